@@ -164,7 +164,7 @@ def _url_problem(url: str) -> str | None:
 def _check_channel(c: _Checker) -> None:
     _check_url(c)
     email = c.text("email")
-    if email is not None and not _EMAIL.match(email):
+    if email is not None and not _EMAIL.fullmatch(email):  # fullmatch: `$` alone accepts a trailing newline
         c.fail("email", f"{email!r} is not a valid e-mail address (e.g. ops@example.com)")
     if not c.present("callback_url") and not c.present("email"):
         c.fail("callback_url", "one of callback_url or email is required", 14503)
@@ -187,8 +187,12 @@ def _check_expiry(c: _Checker, default_expiry: int | None) -> None:
         number = value
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
-    elif isinstance(value, str) and value.strip().isdigit():
-        number = int(value.strip())
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        # ASCII only: str.isdigit() also accepts '²' (int() raises) and other scripts' digits.
+        try:
+            number = int(value.strip())
+        except ValueError:  # more digits than int() converts (sys.get_int_max_str_digits)
+            number = None
     if number is None or not 1 <= number <= catalog.MAX_EXPIRY:
         c.fail(
             "expiry",

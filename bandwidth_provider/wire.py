@@ -280,19 +280,19 @@ def decode_errors(body: bytes) -> list[tuple[str, str]]:
     except ValueError:
         return []
     found: list[tuple[str, str]] = []
+    # ErrorCode and resultCode are looked for under any parent, at any depth, as the SDKs do
+    # (ResponseStatus is the usual parent; NODE/C# fixtures also nest them in other elements).
     for el in root.iter():
-        name = _local(el)
-        if name == "ResponseStatus":
-            code = _text(el, "ErrorCode")
-            if code is not None:
-                found.append((code.strip(), (_text(el, "Description") or "").strip()))
-        elif name in ("Error", "Errors"):
+        code = _text(el, "ErrorCode")
+        if code is not None:
+            found.append((code.strip(), (_text(el, "Description") or "").strip()))
+        elif _local(el) in ("Error", "Errors"):
             code = _text(el, "Code")
             if code is not None:
                 found.append((code.strip(), (_text(el, "Description") or "").strip()))
-    result_code = _text(root, "resultCode")
-    if result_code is not None and result_code.strip() not in ("", "0"):
-        found.append((result_code.strip(), (_text(root, "resultMessage") or "").strip()))
+        result_code = _text(el, "resultCode")
+        if result_code is not None and result_code.strip() not in ("", "0"):
+            found.append((result_code.strip(), (_text(el, "resultMessage") or "").strip()))
     return found
 
 

@@ -1,0 +1,458 @@
+"""The `trigger`, `list` and `export` subcommands: test a receiver, see an account, adopt it into Pulumi.
+
+`trigger` sends one realistic notification exactly as Bandwidth would (challenge flow included), so
+a receiver can be checked before any subscription points at it. `list` and `export` read an account
+with the provider's own settings (flags, else `BANDWIDTH_*` environment variables); `export` writes a
+Pulumi program that adopts every live subscription, so hand-made subscriptions become code.
+
+Exit codes: 0 success, 1 failure (receiver refused, API or configuration error), 2 usage error.
+Errors are one line on stderr; secrets are never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import keyword
+import re
+import sys
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+from . import catalog
+from .errors import BandwidthError
+from .spec import SPEC_FIELDS
+from .wire import NUMBER_LIST_TAGS, Notification, RemoteSubscription, encode_notification
+
+#: A fictional number (NANP 555-01XX is reserved for fiction) for payloads that list numbers.
+SAMPLE_NUMBER = "9195550100"
+
+_ORDER_TYPE_BY_FOLDED = {name.casefold(): name for name in catalog.ORDER_TYPES} | {
+    alias.casefold(): name for alias, name in catalog.ORDER_TYPE_ALIASES.items()
+}
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported on stderr with exit code 2."""
+
+
+def add_parsers(subparsers: Any) -> None:
+    """Register `trigger`, `list` and `export` on the CLI's subparsers."""
+    _add_trigger(subparsers)
+    _add_list(subparsers)
+    _add_export(subparsers)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+# ---------------------------------------------------------------- trigger
+
+
+def _add_trigger(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "trigger",
+        help="send one test notification to a receiver, as Bandwidth does (challenge flow)",
+        description=(
+            "POST a realistic <Notification> to URL the way Bandwidth does: first without credentials, "
+            "then, only if the receiver answers 401 with WWW-Authenticate, once more with Basic "
+            "credentials. Exit 0 when the receiver accepted it (2xx), 1 otherwise, 2 on usage errors."
+        ),
+    )
+    p.add_argument("--to", required=True, metavar="URL", help="the receiver's callback URL (http or https)")
+    kind = p.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--order-type", metavar="T", help="order type, e.g. orders, portins (any case)")
+    kind.add_argument("--event-type", metavar="E", help=f"event type: {', '.join(catalog.EVENT_TYPES)}")
+    p.add_argument("--status", metavar="S", help="order state (required with --order-type), e.g. COMPLETE")
+    p.add_argument("--order-id", metavar="ID", help="order id (default: a random UUID)")
+    p.add_argument("--subscription-id", metavar="ID", help="subscription id (default: a random UUID)")
+    p.add_argument("--customer-order-id", metavar="X", help="the order's CustomerOrderId")
+    p.add_argument("--message", metavar="M", help="the notification's Message text")
+    p.add_argument("--note", metavar="N", help="a note added to the order (note notifications)")
+    p.add_argument(
+        "--telephone-number",
+        action="append",
+        default=[],
+        metavar="N",
+        help=f"a telephone number to list (repeatable; default for events and number orders: {SAMPLE_NUMBER})",
+    )
+    p.add_argument("--number-list-tag", choices=NUMBER_LIST_TAGS, help="element that lists the numbers")
+    p.add_argument("--username", metavar="U", help="callback username, sent only after a challenge")
+    p.add_argument(
+        "--password",
+        metavar="P",
+        help="callback password, sent only after a challenge (never printed)",
+    )
+    p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds per attempt (default 10)")
+    p.add_argument("--show-body", action="store_true", help="print the XML that is sent")
+    p.set_defaults(func=run_trigger)
+
+
+def _canonical_order_type(value: str) -> str:
+    canonical = _ORDER_TYPE_BY_FOLDED.get(value.strip().casefold())
+    if canonical is None:
+        raise UsageError(
+            f"--order-type {value!r} is not a known order type; allowed values: {', '.join(catalog.ORDER_TYPES)}"
+        )
+    return canonical
+
+
+def _canonical_status(order_type: str, value: str | None) -> str:
+    allowed = catalog.ORDER_TYPES[order_type]
+    if value is None:
+        raise UsageError(f"--status is required with --order-type; allowed values for {order_type}: "
+                         f"{', '.join(allowed)}")
+    canonical = {s.casefold(): s for s in allowed}.get(value.strip().casefold())
+    if canonical is None:
+        raise UsageError(
+            f"--status {value!r} is not a state {order_type} notifications carry; allowed values: "
+            f"{', '.join(allowed)}"
+        )
+    return canonical
+
+
+def build_notification(args: argparse.Namespace, now: datetime | None = None) -> Notification:
+    """The Notification `trigger` sends; raises UsageError for invalid combinations."""
+    now = now or datetime.now(timezone.utc)
+    subscription_id = args.subscription_id or str(uuid.uuid4())
+    numbers = tuple(n.strip() for n in args.telephone_number if n.strip())
+    if args.event_type is not None:
+        event = {e.casefold(): e for e in catalog.EVENT_TYPES}.get(args.event_type.strip().casefold())
+        if event is None:
+            raise UsageError(
+                f"--event-type {args.event_type!r} is not valid; allowed values: {', '.join(catalog.EVENT_TYPES)}"
+            )
+        order_only = [flag for flag, value in (("--status", args.status), ("--order-id", args.order_id),
+                      ("--customer-order-id", args.customer_order_id), ("--message", args.message),
+                      ("--note", args.note)) if value is not None]
+        if order_only:
+            raise UsageError(f"{', '.join(order_only)} only apply to order notifications (--order-type)")
+        return Notification(
+            subscription_id=subscription_id,
+            event_type=event,
+            telephone_numbers=numbers or (SAMPLE_NUMBER,),
+            last_modified=now,
+        )
+    order_type = _canonical_order_type(args.order_type)
+    status = _canonical_status(order_type, args.status)
+    if not numbers and order_type in catalog.ORDER_TYPES_WITH_NUMBERS:
+        numbers = (SAMPLE_NUMBER,)
+    return Notification(
+        subscription_id=subscription_id,
+        order_type=order_type,
+        order_id=args.order_id or str(uuid.uuid4()),
+        customer_order_id=args.customer_order_id,
+        status=status,
+        message=args.message if args.message is not None else f"{order_type} order is now {status}",
+        note=args.note,
+        telephone_numbers=numbers,
+        last_modified=now,
+    )
+
+
+def _check_trigger_args(args: argparse.Namespace) -> None:
+    parts = urlsplit(args.to)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--to must be an absolute http(s) URL, got {args.to!r}")
+    if parts.username is not None or parts.password is not None:
+        raise UsageError("--to must not embed credentials; use --username and --password")
+    if (args.username is None) != (args.password is None):
+        raise UsageError("--username and --password go together")
+    if not args.timeout > 0:
+        raise UsageError("--timeout must be a positive number of seconds")
+
+
+def _describe_attempt(n: int, attempt: Any, username: str | None) -> str:
+    who = f"with Basic credentials (user {username!r})" if attempt.credentials_sent else "without credentials"
+    if attempt.status is None:
+        outcome = f"ERROR: {attempt.reason}"
+    else:
+        outcome = f"{attempt.status} {attempt.reason}".rstrip()
+    challenge = (
+        f", WWW-Authenticate: {attempt.www_authenticate}" if attempt.www_authenticate is not None
+        else (", no WWW-Authenticate" if attempt.status == 401 else "")
+    )
+    return f"  attempt {n}: {who} -> {outcome}{challenge} ({attempt.elapsed * 1000:.1f} ms)"
+
+
+def _hints(result: Any, username: str | None) -> list[str]:
+    first = result.attempts[0]
+    hints: list[str] = []
+    if first.status == 401 and first.www_authenticate is None:
+        hints.append("the receiver answered 401 without WWW-Authenticate: Bandwidth never sends credentials "
+                     "then, so every notification would be lost")
+    elif first.challenged and username is None:
+        hints.append("the receiver asked for credentials: pass --username and --password "
+                     "(the subscription's callback credentials)")
+    elif first.challenged and len(result.attempts) > 1 and result.attempts[1].status == 401:
+        hints.append("the receiver rejected the credentials")
+    elif first.ok and username is not None:
+        hints.append("accepted WITHOUT credentials: this receiver does not authenticate, so anyone who knows "
+                     "the URL can send it notifications")
+    return hints
+
+
+def run_trigger(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    from .challenge import post_with_challenge
+
+    out = out or sys.stdout
+    try:
+        _check_trigger_args(args)
+        notification = build_notification(args)
+        body = encode_notification(notification, number_list_tag=args.number_list_tag)
+    except UsageError as exc:
+        return _fail(str(exc), 2)
+    except ValueError as exc:  # text XML cannot carry (control characters in --message, ...)
+        return _fail(f"cannot build the notification: {exc}", 2)
+    what = (
+        f"{notification.event_type}" if notification.is_event
+        else f"{notification.order_type} {notification.status}, order {notification.order_id}"
+    )
+    print(f"POST {args.to} ({what}, subscription {notification.subscription_id}, {len(body)} bytes)", file=out)
+    if args.show_body:
+        print(body.decode(), file=out)
+    result = post_with_challenge(args.to, body, username=args.username, password=args.password,
+                                 timeout=args.timeout)
+    for n, attempt in enumerate(result.attempts, 1):
+        print(_describe_attempt(n, attempt, args.username), file=out)
+    print(("accepted: " if result.accepted else "NOT accepted: ") + result.status_text, file=out)
+    for hint in _hints(result, args.username):
+        print(f"hint: {hint}", file=out)
+    out.flush()
+    return 0 if result.accepted else 1
+
+
+# ---------------------------------------------------------------- credentials shared by list and export
+
+_CREDENTIAL_FLAGS = (
+    ("--api-url", "bandwidth:apiUrl", "BANDWIDTH_API_URL", "API base URL incl. prefix, e.g. http://127.0.0.1:8765/api"),
+    ("--account-id", "bandwidth:accountId", "BANDWIDTH_ACCOUNT_ID", "Bandwidth account id"),
+    ("--username", "bandwidth:username", "BANDWIDTH_USERNAME", "API user (Basic auth)"),
+    ("--password", "bandwidth:password", "BANDWIDTH_PASSWORD", "API password (prefer the environment variable)"),
+    ("--client-id", "bandwidth:clientId", "BANDWIDTH_CLIENT_ID", "OAuth2 client id (preferred over a user)"),
+    ("--client-secret", "bandwidth:clientSecret", "BANDWIDTH_CLIENT_SECRET",
+     "OAuth2 client secret (prefer the environment variable)"),
+    ("--token-url", "bandwidth:tokenUrl", "BANDWIDTH_TOKEN_URL", "OAuth2 token endpoint"),
+)
+
+
+def _add_credential_flags(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("connection (flags override BANDWIDTH_* environment variables)")
+    for flag, _key, env, text in _CREDENTIAL_FLAGS:
+        group.add_argument(flag, metavar="VALUE", help=f"{text} [{env}]")
+
+
+def config_from_args(args: argparse.Namespace) -> dict[str, str | None]:
+    """The stack-config mapping Settings.resolve expects; None falls back to the environment."""
+    return {key: getattr(args, flag[2:].replace("-", "_")) for flag, key, _env, _text in _CREDENTIAL_FLAGS}
+
+
+def _fetch(args: argparse.Namespace) -> tuple[str, list[RemoteSubscription]]:
+    from .settings import Settings
+
+    settings = Settings.resolve(config_from_args(args))
+    client = settings.client()
+    try:
+        subs = client.list_subscriptions(order_type=getattr(args, "order_type", None),
+                                         order_id=getattr(args, "order_id", None))
+    finally:
+        client.close()
+    return client.account_id, subs
+
+
+# ---------------------------------------------------------------- list
+
+
+def _add_list(subparsers: Any) -> None:
+    p = subparsers.add_parser("list", help="list an account's subscriptions",
+                              description="Print an account's subscriptions (passwords are never shown).")
+    p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    p.add_argument("--order-type", metavar="T", help="only subscriptions for this order type")
+    p.add_argument("--order-id", metavar="ID", help="only subscriptions for this order")
+    _add_credential_flags(p)
+    p.set_defaults(func=run_list)
+
+
+def subscription_record(sub: RemoteSubscription, now: datetime) -> dict[str, Any]:
+    """A subscription as JSON: the spec's field names (no password), its id, status and expiry time."""
+    record: dict[str, Any] = {"subscription_id": sub.subscription_id}
+    for name in SPEC_FIELDS:
+        if name != "callback_password":
+            record[name] = getattr(sub, name)
+    record["status"] = sub.status
+    record["expires_at"] = (
+        (now + timedelta(seconds=sub.expiry)).isoformat(timespec="seconds").replace("+00:00", "Z")
+        if sub.expiry is not None else None
+    )
+    return record
+
+
+def _target(sub: RemoteSubscription) -> str:
+    if sub.event_type is not None:
+        return f"event {sub.event_type}"
+    return f"{sub.order_type} {sub.order_id}" if sub.order_id else f"{sub.order_type or '?'} (all orders)"
+
+
+def _remaining(seconds: int | None) -> str:
+    if seconds is None:
+        return "-"
+    days, rest = divmod(max(seconds, 0), 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{days}d {hours}h" if days else f"{hours:02d}:{minutes:02d}:{secs:02d}"
+
+
+def _table(subs: Sequence[RemoteSubscription]) -> str:
+    header = ("SUBSCRIPTION ID", "TARGET", "DESTINATION", "USERNAME", "EXPIRES IN", "STATUS")
+    rows = [
+        (s.subscription_id, _target(s),
+         s.callback_url if s.callback_url is not None else f"mailto:{s.email} ({s.digest or 'NONE'})",
+         s.callback_username or "-", _remaining(s.expiry) if s.email is None else "-", s.status or "-")
+        for s in subs
+    ]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+                     for r in [header, *rows])
+
+
+def run_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    try:
+        account, subs = _fetch(args)
+    except BandwidthError as exc:
+        return _fail(str(exc), 1)
+    if args.json:
+        now = datetime.now(timezone.utc)
+        print(json.dumps([subscription_record(s, now) for s in subs], indent=2), file=out)
+    elif not subs:
+        print(f"account {account} has no subscriptions", file=out)
+    else:
+        print(_table(subs), file=out)
+    return 0
+
+
+# ---------------------------------------------------------------- export
+
+
+def _add_export(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "export",
+        help="write a Pulumi program that adopts every existing subscription",
+        description="Write a Pulumi Python program (__main__.py) that adopts every live subscription of "
+        "the account, so they are managed as code from then on. Passwords, which the API never "
+        "returns, become config secrets to set before `pulumi up`.",
+    )
+    p.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+    _add_credential_flags(p)
+    p.set_defaults(func=run_export)
+
+
+_RESERVED = {"pulumi", "config", "Subscription"}
+
+
+def _resource_base(sub: RemoteSubscription) -> str:
+    if sub.event_type is not None:
+        base = sub.event_type.lower()
+    else:
+        base = sub.order_type or "subscription"
+        if sub.order_id:
+            base += "-" + sub.order_id.split("-")[0][:8]
+    if sub.email is not None:
+        base += "-email"
+    base = re.sub(r"[^0-9A-Za-z]+", "-", base).strip("-")
+    return base or "subscription"
+
+
+def _identifier(name: str) -> str:
+    ident = name.replace("-", "_")
+    if not ident.isidentifier() or keyword.iskeyword(ident) or ident in _RESERVED:
+        ident = f"sub_{ident}"
+    return ident
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("-")
+    return first + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def render_program(account_id: str, subs: Sequence[RemoteSubscription], *, now: datetime | None = None) -> str:
+    """The `__main__.py` text adopting `subs`; every value is emitted with repr(), so it is valid Python."""
+    now = now or datetime.now(timezone.utc)
+    used: set[str] = set()
+    blocks: list[str] = []
+    secrets: list[str] = []
+    for sub in sorted(subs, key=lambda s: (_resource_base(s), s.subscription_id)):
+        base = _resource_base(sub)
+        name, n = base, 1
+        while name in used or _identifier(name) in {_identifier(u) for u in used}:
+            n += 1
+            name = f"{base}-{n}"
+        used.add(name)
+        lines = [f"{_identifier(name)} = Subscription(", f"    {name!r},", f"    adopt_id={sub.subscription_id!r},"]
+        for field in ("order_type", "event_type", "order_id", "callback_url", "email"):
+            value = getattr(sub, field)
+            if value is not None:
+                lines.append(f"    {field}={value!r},")
+        if sub.email is None and sub.expiry is not None and sub.expiry > 0:
+            lines.append("    # the API reports only the remaining lifetime; raise it to live longer")
+            lines.append(f"    expiry={sub.expiry!r},")
+        if sub.callback_username is not None:
+            key = f"{_camel(name)}CallbackPassword"
+            secrets.append(key)
+            lines.append(f"    callback_username={sub.callback_username!r},")
+            lines.append(f"    callback_password=config.require_secret({key!r}),")
+        for field in ("public_key", "number_format", "digest"):
+            value = getattr(sub, field)
+            if value is not None:
+                lines.append(f"    {field}={value!r},")
+        lines.append(")")
+        if sub.status is not None:
+            lines.insert(0, f"# last delivery status: {_comment(sub.status)}")
+        lines.append(f"pulumi.export({(_identifier(name) + '_id')!r}, {_identifier(name)}.id)")
+        blocks.append("\n".join(lines))
+    header = [
+        f"# Adopts the {len(subs)} live Bandwidth subscription(s) of account {_comment(account_id)}.",
+        f"# Generated by `bandwidth-subscriptions export` at {now.isoformat(timespec='seconds')}.",
+        "#",
+        "# Before `pulumi up`, set the account and credentials once:",
+        f"#   pulumi config set bandwidth:accountId {_comment(account_id)}",
+        "#   pulumi config set bandwidth:clientId <id>",
+        "#   pulumi config set --secret bandwidth:clientSecret <secret>",
+    ]
+    if secrets:
+        header += ["#", "# The API never returns callback passwords; set each one:"]
+        header += [f"#   pulumi config set --secret {key} <password>" for key in secrets]
+    body = "\n\n".join(blocks) if blocks else "# No live subscriptions: nothing to adopt."
+    return (
+        "\n".join(header) + "\n\nimport pulumi\n\nfrom bandwidth_provider import Subscription\n\n"
+        f"config = pulumi.Config()\n\n{body}\n"
+    )
+
+
+def _comment(text: str) -> str:
+    """Text safe inside a one-line comment: no line breaks, no non-ASCII surprises."""
+    return text.encode("unicode_escape").decode("ascii")
+
+
+def run_export(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    try:
+        account, subs = _fetch(args)
+    except BandwidthError as exc:
+        return _fail(str(exc), 1)
+    program = render_program(account, subs)
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8") as fh:
+                fh.write(program)
+        except OSError as exc:
+            return _fail(f"cannot write {args.output}: {exc.strerror or exc}", 1)
+        print(f"wrote {len(subs)} subscription(s) of account {account} to {args.output}", file=sys.stderr)
+    else:
+        out.write(program)
+    return 0

@@ -1,0 +1,21 @@
+"""A local, stateful emulator of Bandwidth's Dashboard subscriptions API (bandwidth-api.md §1-§12).
+
+Modules, one job each:
+    store        SQLite state (accounts, subscriptions, tokens, request log, deliveries, clock offset)
+    clock        real time + a test-controlled offset
+    auth         Basic and OAuth2 Bearer credentials -> account
+    api          the subscriptions routes (pure request -> response)
+    faults       fault rules (status, 429, delay, dropped connections, malformed bodies)
+    delivery     notifications: matching, challenge-flow sending, delivery records, long-poll
+    control      the `/_emulator/` control plane
+    connections  TCP connection accounting (keep-alive proof)
+    httpd        the threading HTTP/1.1 server tying the above to sockets
+    emulator     `Emulator`, the in-process context manager
+    server       the `bandwidth-subscriptions emulator` command
+"""
+
+from __future__ import annotations
+
+from .emulator import DEFAULT_ACCOUNTS, Emulator
+
+__all__ = ["DEFAULT_ACCOUNTS", "Emulator"]

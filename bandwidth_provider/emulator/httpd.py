@@ -1,0 +1,243 @@
+"""The socket layer: a threading HTTP/1.1 server that applies faults, logs requests and serialises responses.
+
+Stdlib `http.server` is enough here and keeps the emulator dependency-free: one thread per connection,
+keep-alive with an explicit Content-Length on every response, so clients reuse connections exactly
+as they would with the real API. Routing and state live elsewhere; this module only decides what
+happens on the wire (including the faults that deliberately break it).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import math
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from .. import wire
+from .api import ApiRequest, SubscriptionsApi
+from .clock import Clock
+from .connections import ConnectionTracker
+from .control import PREFIX, ControlPlane
+from .faults import FaultBook, FaultRule
+from .responses import XML, Response, empty, json_response, xml
+from .store import Store
+
+log = logging.getLogger("bandwidth_provider.emulator")
+
+MAX_BODY = 1024 * 1024
+IDLE_TIMEOUT = 60.0
+_GARBAGE = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<SubscriptionsResponse><Subscr'
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
+
+
+class EmulatorHTTPServer(ThreadingHTTPServer):
+    """Holds the components the handler needs; handler threads never block shutdown."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        *,
+        api: SubscriptionsApi,
+        control: ControlPlane,
+        store: Store,
+        clock: Clock,
+        faults: FaultBook,
+        connections: ConnectionTracker,
+    ) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.api = api
+        self.control = control
+        self.store = store
+        self.clock = clock
+        self.faults = faults
+        self.connections = connections
+        self.stopping = threading.Event()
+        super().__init__(address, _Handler)
+        bound_host, bound_port = self.socket.getsockname()[:2]
+        self.authority = f"[{bound_host}]:{bound_port}" if ":" in bound_host else f"{bound_host}:{bound_port}"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client hanging up mid-response is normal traffic, not something to print a traceback for.
+        log.debug("connection from %s ended with an error", client_address, exc_info=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "BandwidthEmulator/1.0"
+    sys_version = ""
+    timeout = IDLE_TIMEOUT
+    server: EmulatorHTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.conn_id = self.server.connections.opened(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.connections.closed(self.conn_id)
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+    # ------------------------------------------------------------ dispatch
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET
+
+    def _handle(self) -> None:
+        body = self._read_body()
+        if body is None:
+            return
+        parts = urlsplit(self.path)
+        path, query = parts.path or "/", parts.query
+        if path == PREFIX or path.startswith(PREFIX + "/"):
+            if not _is_loopback(self.client_address[0]):
+                self._send(json_response(403, {"error": "the control plane only answers loopback clients"}))
+                return
+            self._send(self.server.control.handle(self.command, path, query, body))
+            return
+        self.server.connections.used_for_api(self.conn_id)
+        fault = self.server.faults.take(self.command, self.path)
+        self._api(path, query, body, fault)
+
+    def _api(self, path: str, query: str, body: bytes, fault: FaultRule | None) -> None:
+        server = self.server
+        action = fault.action if fault else None
+        account = SubscriptionsApi.account_of(path)
+        if fault is not None and action == "status":
+            headers = {"X-RateLimit-Reset": str(math.ceil(time.time() + 0.5))} if fault.status == 429 else {}
+            response = empty(fault.status, headers=headers, account=account)
+            self._log(path, query, response.status, account, action)
+            self._send(response)
+            return
+        if action == "drop_before":
+            self._log(path, query, None, account, action)
+            self._drop()
+            return
+        if fault is not None and action == "delay" and server.stopping.wait(fault.delay):
+            self._drop()
+            return
+        request = ApiRequest(
+            method=self.command,
+            path=path,
+            query=query,
+            body=body,
+            authorization=self.headers.get("Authorization"),
+            host=self.headers.get("Host") or self.server.authority,
+        )
+        try:
+            response = server.api.handle(request)
+        except Exception:
+            log.exception("internal error handling %s %s", self.command, path)
+            response = xml(500, wire.encode_error(500, "Internal emulator error"), account=account)
+        if action == "drop_after":
+            self._log(path, query, response.status, response.account or account, action)
+            self._drop()
+            return
+        if action == "malformed":
+            response.body = response.body[: len(response.body) // 2] if len(response.body) > 80 else _GARBAGE
+            response.content_type = XML
+            response.headers.pop("Location", None)
+        self._log(path, query, response.status, response.account or account, action)
+        self._send(response)
+
+    # ------------------------------------------------------------ wire helpers
+
+    def _read_body(self) -> bytes | None:
+        """The request body (Content-Length or chunked); None after answering a bad request."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self._read_chunked()
+        raw_length = self.headers.get("Content-Length")
+        try:
+            length = int(raw_length) if raw_length else 0
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY:
+            self.close_connection = True
+            self._send(json_response(413 if length > MAX_BODY else 400, {"error": "bad Content-Length"}))
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _read_chunked(self) -> bytes | None:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                chunk_size = int(line.split(b";")[0].strip(), 16)
+            except ValueError:
+                self.close_connection = True
+                self._send(json_response(400, {"error": "bad chunked encoding"}))
+                return None
+            if chunk_size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(chunks)
+            size += chunk_size
+            if size > MAX_BODY:
+                self.close_connection = True
+                self._send(json_response(413, {"error": "body too large"}))
+                return None
+            chunks.append(self.rfile.read(chunk_size))
+            self.rfile.readline(1024)
+
+    def _log(self, path: str, query: str, status: int | None, account: str | None, fault: str | None) -> None:
+        try:
+            self.server.store.log_request(
+                time=self.server.clock.now(),
+                method=self.command,
+                path=path,
+                query=query,
+                status=status,
+                account=account,
+                connection=self.conn_id,
+                fault=fault,
+            )
+        except Exception:  # logging must never turn a response into a failure (e.g. during stop)
+            log.debug("could not record request", exc_info=True)
+
+    def _drop(self) -> None:
+        """Close without a single byte of response, as a crashed gateway would."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _send(self, response: Response) -> None:
+        self.send_response(response.status)
+        if response.content_type:
+            self.send_header("Content-Type", response.content_type)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if response.body:
+            self.wfile.write(response.body)

@@ -1,0 +1,119 @@
+"""`bandwidth-subscriptions emulator`: run the emulator in the foreground until SIGINT/SIGTERM.
+
+Prints one flushed "ready" line with the API and control URLs (the real port when --port 0), so
+scripts can wait for it. Credentials given on the command line are never echoed, not even in usage
+errors: the argument parsers below report malformed values without repeating them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import Any
+
+from .emulator import DEFAULT_ACCOUNTS, Emulator
+
+
+def _account(value: str) -> tuple[str, str, str]:
+    account_id, _, rest = value.partition(":")
+    username, _, password = rest.partition(":")
+    if not account_id or not username or not password:
+        raise argparse.ArgumentTypeError("expected ACCOUNT_ID:USERNAME:PASSWORD (value not shown)")
+    return account_id, username, password
+
+
+def _oauth_client(value: str) -> tuple[str, str, str]:
+    client_id, _, rest = value.partition(":")
+    secret, _, account_id = rest.rpartition(":")
+    if not client_id or not secret or not account_id:
+        raise argparse.ArgumentTypeError("expected CLIENT_ID:CLIENT_SECRET:ACCOUNT_ID (value not shown)")
+    return client_id, secret, account_id
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("port must be a number from 0 to 65535") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError("port must be a number from 0 to 65535")
+    return port
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register the `emulator` subcommand."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "emulator",
+        help="run a local Bandwidth subscriptions API emulator",
+        description="Run a stateful emulator of the Bandwidth Dashboard subscriptions API on loopback.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    parser.add_argument("--port", type=_port, default=8765, help="port to bind; 0 picks a free one (default: 8765)")
+    parser.add_argument("--db", default=":memory:", help="SQLite file that survives restarts (default: in memory)")
+    parser.add_argument(
+        "--account",
+        action="append",
+        type=_account,
+        metavar="ID:USERNAME:PASSWORD",
+        help="an account and its API user (repeatable; default 9900000:emulator:emulator)",
+    )
+    parser.add_argument(
+        "--oauth-client",
+        action="append",
+        type=_oauth_client,
+        default=[],
+        metavar="CLIENT_ID:CLIENT_SECRET:ACCOUNT_ID",
+        help="an OAuth2 client for the token endpoint /api/v1/oauth2/token (repeatable)",
+    )
+    parser.add_argument(
+        "--validation-status",
+        type=int,
+        choices=(400, 404),
+        default=400,
+        help="HTTP status of create validation errors (default: 400; the docs claim 404)",
+    )
+    parser.add_argument(
+        "--delivery-timeout", type=float, default=10.0, help="seconds per notification POST (default: 10)"
+    )
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until SIGINT or SIGTERM; exit status 0 on a clean stop."""
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    emulator = Emulator(
+        accounts=args.account or DEFAULT_ACCOUNTS,
+        oauth_clients=args.oauth_client,
+        db=args.db,
+        validation_status=args.validation_status,
+        host=args.host,
+        port=args.port,
+        delivery_timeout=args.delivery_timeout,
+    )
+    try:
+        try:
+            emulator.start()
+        except OSError as exc:
+            print(f"emulator: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+        accounts = ", ".join(a for a, _, _ in (args.account or DEFAULT_ACCOUNTS))
+        print(
+            f"Bandwidth emulator ready: API {emulator.api_url} (control {emulator.control_url}) accounts: {accounts}",
+            flush=True,
+        )
+        while not stop.wait(0.5):
+            pass
+        return 0
+    finally:
+        emulator.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,93 @@
+"""Where credentials and endpoints come from: stack config first, then `BANDWIDTH_*` environment variables.
+
+Resolved at call time, never at import or pickling time, so rotating a credential takes effect on the
+next `pulumi refresh`/`destroy` without an `up`, and nothing secret is ever baked into state.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from .client import DEFAULT_TOKEN_URL, DashboardClient
+from .errors import ConfigurationError
+
+DEFAULT_API_URL = "https://dashboard.bandwidth.com/api"
+
+#: Setting name -> (stack config key, environment variable).
+SOURCES: Mapping[str, tuple[str, str]] = {
+    "api_url": ("bandwidth:apiUrl", "BANDWIDTH_API_URL"),
+    "account_id": ("bandwidth:accountId", "BANDWIDTH_ACCOUNT_ID"),
+    "username": ("bandwidth:username", "BANDWIDTH_USERNAME"),
+    "password": ("bandwidth:password", "BANDWIDTH_PASSWORD"),
+    "client_id": ("bandwidth:clientId", "BANDWIDTH_CLIENT_ID"),
+    "client_secret": ("bandwidth:clientSecret", "BANDWIDTH_CLIENT_SECRET"),
+    "token_url": ("bandwidth:tokenUrl", "BANDWIDTH_TOKEN_URL"),
+    "timeout": ("bandwidth:timeout", "BANDWIDTH_TIMEOUT"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved connection settings; secrets are excluded from repr."""
+
+    api_url: str = DEFAULT_API_URL
+    account_id: str | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    token_url: str | None = None
+    timeout: float = 30.0
+
+    @classmethod
+    def resolve(cls, config: Mapping[str, object | None], environ: Mapping[str, str] | None = None) -> Settings:
+        """Stack config values win; empty or missing ones fall back to the environment."""
+        env = os.environ if environ is None else environ
+        values: dict[str, str] = {}
+        for name, (key, var) in SOURCES.items():
+            raw = config.get(key)
+            value = str(raw) if raw not in (None, "") else env.get(var, "")
+            if value.strip():
+                values[name] = value.strip()
+        timeout_text = values.pop("timeout", None)
+        try:
+            timeout = float(timeout_text) if timeout_text else 30.0
+        except ValueError:
+            raise ConfigurationError("bandwidth:timeout must be a number of seconds") from None
+        if timeout <= 0:
+            raise ConfigurationError("bandwidth:timeout must be a positive number of seconds")
+        return cls(timeout=timeout, **values)
+
+    def effective_account(self, account_id: str | None = None) -> str:
+        """The account a call targets: the resource's override, else the configured one."""
+        account = account_id or self.account_id
+        if not account:
+            raise ConfigurationError(
+                "no Bandwidth account: set `pulumi config set bandwidth:accountId <id>` "
+                "(or BANDWIDTH_ACCOUNT_ID), or the resource's account_id"
+            )
+        return account
+
+    def client(self, account_id: str | None = None) -> DashboardClient:
+        """A client for one account; credentials are checked by the client when a call needs them."""
+        return DashboardClient(
+            self.api_url,
+            self.effective_account(account_id),
+            username=self.username,
+            password=self.password,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            token_url=self.token_url or _token_url_for(self.api_url),
+            timeout=(min(5.0, self.timeout), self.timeout),
+        )
+
+
+def _token_url_for(api_url: str) -> str:
+    """The emulator serves its token endpoint next to the API; Bandwidth's lives on api.bandwidth.com."""
+    parts = urlsplit(api_url)
+    if parts.hostname in ("127.0.0.1", "localhost", "::1"):
+        return f"{parts.scheme}://{parts.netloc}/api/v1/oauth2/token"
+    return DEFAULT_TOKEN_URL

@@ -1,0 +1,137 @@
+"""The main job: set up, start the emulator, run the quickstart with the Pulumi CLI, stop the emulator.
+
+preview -> up -> preview (must show no changes) -> destroy, on a local file backend, against the
+emulator. Needs only Python 3 and pip, plus the `pulumi` CLI for the Pulumi part; without the CLI it
+shows the emulator working, says how to install the CLI and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+VENV_PY = VENV / "bin" / "python"
+STACK = "quickstart"
+ACCOUNT, USER, PASSWORD = "9900000", "emulator", "emulator"
+
+
+def step(text: str) -> None:
+    print(f"\n==> {text}", flush=True)
+
+
+def set_up() -> None:
+    if not VENV_PY.exists():
+        step("creating .venv")
+        venv.create(VENV, with_pip=True)
+    step("installing bandwidth-pulumi into .venv")
+    subprocess.run(
+        [str(VENV_PY), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", str(ROOT)],
+        check=True,
+    )
+
+
+def start_emulator(state_dir: Path) -> tuple[subprocess.Popen[str], str]:
+    step("starting the Bandwidth emulator")
+    (state_dir / "emulator.db").unlink(missing_ok=True)  # every run starts from an empty account
+    proc = subprocess.Popen(
+        [str(VENV_PY), "-m", "bandwidth_provider", "emulator", "--port", "0", "--db", str(state_dir / "emulator.db")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    print(line.rstrip())
+    match = re.search(r"(http://\S+?/api)\b", line)
+    if not match:
+        proc.terminate()
+        raise SystemExit("the emulator did not report its API URL")
+    return proc, match.group(1)
+
+
+def show_emulator(api_url: str) -> None:
+    import base64
+    import urllib.request
+
+    url = f"{api_url}/accounts/{ACCOUNT}/subscriptions"
+    step(f"GET {url} (Basic {USER}:***)")
+    token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    request = urllib.request.Request(url, headers={"Authorization": f"Basic {token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        print(response.status, response.headers.get("Content-Type"))
+        print(response.read().decode())
+
+
+def pulumi(*args: str, env: dict[str, str]) -> None:
+    print(f"$ pulumi {' '.join(args)}", flush=True)
+    subprocess.run(["pulumi", *args], cwd=ROOT, env=env, check=True)
+
+
+def run_quickstart(api_url: str, state_dir: Path) -> None:
+    env = {
+        **os.environ,
+        "PULUMI_BACKEND_URL": f"file://{state_dir}",
+        "PULUMI_CONFIG_PASSPHRASE": "quickstart-local-only",
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+    }
+    for var in [v for v in env if v.startswith("BANDWIDTH_")]:
+        env.pop(var)
+    step("Pulumi stack on a local file backend")
+    subprocess.run(["pulumi", "stack", "rm", "--yes", "--force", STACK], cwd=ROOT, env=env, capture_output=True)
+    pulumi("stack", "init", STACK, env=env)
+    pulumi("config", "set", "bandwidth:apiUrl", api_url, env=env)
+    pulumi("config", "set", "bandwidth:accountId", ACCOUNT, env=env)
+    pulumi("config", "set", "bandwidth:username", USER, env=env)
+    pulumi("config", "set", "--secret", "bandwidth:password", PASSWORD, env=env)
+    pulumi("config", "set", "--secret", "callbackPassword", secrets.token_urlsafe(16), env=env)
+    try:
+        step("preview: what would change at Bandwidth")
+        pulumi("preview", env=env)
+        step("up: apply it")
+        pulumi("up", "--yes", "--skip-preview", env=env)
+        show_emulator(api_url)
+        step("preview again: must show no changes")
+        pulumi("preview", "--expect-no-changes", env=env)
+        step("destroy: remove the subscriptions")
+        pulumi("destroy", "--yes", "--skip-preview", env=env)
+    finally:
+        subprocess.run(["pulumi", "stack", "rm", "--yes", "--force", STACK], cwd=ROOT, env=env, capture_output=True)
+
+
+def main() -> int:
+    set_up()
+    state_dir = ROOT / ".pulumi-state"
+    state_dir.mkdir(exist_ok=True)
+    emulator, api_url = start_emulator(state_dir)
+    try:
+        show_emulator(api_url)
+        if shutil.which("pulumi") is None:
+            print(
+                "\nThe emulator works, but the Pulumi CLI is not installed, so the quickstart cannot run.\n"
+                "Install it (https://www.pulumi.com/docs/install/):\n"
+                "    curl -fsSL https://get.pulumi.com | sh      # or: brew install pulumi/tap/pulumi\n"
+                "then run this command again.",
+                file=sys.stderr,
+            )
+            return 1
+        run_quickstart(api_url, state_dir)
+        step("done: preview, up, preview (no changes) and destroy all succeeded")
+        return 0
+    except subprocess.CalledProcessError as exc:
+        print(f"\nquickstart failed: {' '.join(map(str, exc.cmd[:3]))} exited {exc.returncode}", file=sys.stderr)
+        return 1
+    finally:
+        step("stopping the emulator")
+        emulator.terminate()
+        emulator.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,703 @@
+"""Drive a Python dynamic provider exactly the way the Pulumi engine does, without the Pulumi CLI.
+
+The CLI cannot be installed here, so this module stands in for the two halves of it that matter to a
+dynamic provider:
+
+* `ProviderServer` starts ``python -u -m pulumi.dynamic`` -- the very module the CLI's
+  ``pulumi-resource-pulumi-python`` shim execs -- as a subprocess, reads its port from the first stdout
+  line and talks to it through `ResourceProviderStub`. Properties go over the wire as
+  `google.protobuf.Struct`s, built from plain dicts the way the engine marshals them (numbers become
+  doubles, ``None`` is dropped, unknowns are `rpc.UNKNOWN`, secrets are stripped because the dynamic
+  server answers ``acceptSecrets=False``). ``__provider`` is added to every property bag that lacks it,
+  serialized with `pulumi.dynamic.dynamic.serialize_provider` inside the SDK's own `_serialize` context,
+  as `pulumi.dynamic.Resource.__init__` does program-side.
+
+* `Engine` replays the engine's call sequences for a stack held in memory (``name -> StackResource``).
+  The engine rules it models (pulumi-dynamic-notes.md §1.1 table, §2.1, §3, §4) are:
+
+  - Check gets ``olds`` = the resource's old **inputs** and ``news`` = the program's inputs; failures make
+    the resource invalid and abort the operation (preview too).
+  - Diff gets ``olds`` = old **outputs** and ``news`` = checked inputs. ``DIFF_NONE`` is a Same step that
+    keeps the old outputs (including the old ``__provider``); ``DIFF_UNKNOWN`` falls back to the engine's
+    own comparison of old inputs with new inputs, ``__provider`` included; non-empty ``replaces`` is a
+    replacement, create-before-delete unless the provider or the program asks for delete-before-replace.
+  - preview runs Check and Diff only: Create/Update/Delete are never called (``supportsPreview`` is false).
+  - up runs Create (checked inputs), Update (id, old outputs, checked inputs), replacements, and Delete
+    (old outputs) for resources no longer in the program, in reverse creation order.
+  - refresh runs Read(id, old outputs, old inputs); a blank id removes the resource from state; returned
+    inputs replace the stored inputs; returned outputs replace the stored outputs.
+  - destroy runs Delete(id, old outputs) in reverse creation order.
+  - Secretness: the provider sees plaintext; afterwards an output is marked secret when the input of the
+    same name was secret, or when the program listed it in ``additional_secret_outputs`` (annotateSecrets).
+  - Resources are processed by up to ``parallel`` threads (the engine's ``-p``); the provider server itself
+    caps concurrent calls at 4.
+
+  Not modelled: dependencies between resources (unknowns resolving during ``up``), ``ignore_changes``,
+  ``protect``/``retain_on_delete``, aliases, and the import Read without ``__provider``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import grpc
+from google.protobuf import struct_pb2
+from pulumi.dynamic.dynamic import ResourceProvider, serialize_provider
+from pulumi.runtime import rpc
+from pulumi.runtime._serialization import _serialize
+from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PROVIDER_KEY = "__provider"
+UNKNOWN = rpc.UNKNOWN
+TYPE_TOKEN = "pulumi-python:dynamic/bandwidth:Subscription"
+DEFAULT_PROJECT = "bandwidth-test"
+
+
+# ------------------------------------------------------------------------------------------ values
+
+
+def secret(value: Any) -> dict[str, Any]:
+    """Wrap a value as the engine wraps a secret on the wire."""
+    return {rpc._special_sig_key: rpc._special_secret_sig, "value": value}
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, Mapping) and value.get(rpc._special_sig_key) == rpc._special_secret_sig
+
+
+def _to_value(value: Any) -> Any:
+    """Plain Python -> what `Struct.update` accepts (tuples become lists, mappings dicts)."""
+    if isinstance(value, Mapping):
+        return {str(k): _to_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_value(v) for v in value]
+    return value
+
+
+def to_struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
+    """Marshal a property bag like the engine: None is dropped, numbers become doubles."""
+    struct = struct_pb2.Struct()
+    struct.update({k: _to_value(v) for k, v in props.items() if v is not None})
+    return struct
+
+
+def _from_value(value: Any) -> Any:
+    if isinstance(value, struct_pb2.Struct):
+        return {k: _from_value(v) for k, v in value.items()}
+    if isinstance(value, struct_pb2.ListValue):
+        return [_from_value(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def from_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
+    """Unmarshal a response Struct to plain Python; unknowns stay `UNKNOWN`, whole doubles become ints."""
+    return {k: _from_value(v) for k, v in struct.items()}
+
+
+def strip_secrets(value: Any) -> Any:
+    """What the engine sends a provider that does not accept secrets: every secret unwrapped."""
+    if is_secret(value):
+        return strip_secrets(value["value"])
+    if isinstance(value, Mapping):
+        return {k: strip_secrets(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strip_secrets(v) for v in value]
+    return value
+
+
+def serialized(provider: ResourceProvider) -> str:
+    """`__provider` exactly as `pulumi.dynamic.Resource.__init__` computes it (before secret wrapping)."""
+    text, _contains_secrets = _serialize(True, serialize_provider, provider)
+    return str(text)
+
+
+# ------------------------------------------------------------------------------------------ results
+
+
+class ProviderError(Exception):
+    """A provider RPC failed; `details` is the text the engine would show the user."""
+
+    def __init__(self, method: str, code: grpc.StatusCode, details: str) -> None:
+        self.method = method
+        self.code = code
+        self.details = details
+        super().__init__(f"{method} failed ({code.name}): {details}")
+
+
+@dataclass(frozen=True)
+class ConfigureResult:
+    accept_secrets: bool
+    supports_preview: bool
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    inputs: dict[str, Any]
+    failures: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    changes: str  # "some" | "none" | "unknown"
+    replaces: list[str]
+    delete_before_replace: bool
+    stables: list[str] = field(default_factory=list)
+    has_detailed_diff: bool = False
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    id: str
+    outputs: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    id: str
+    outputs: dict[str, Any]
+    inputs: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    outputs: dict[str, Any]
+
+
+_CHANGES = {
+    provider_pb2.DiffResponse.DIFF_SOME: "some",
+    provider_pb2.DiffResponse.DIFF_NONE: "none",
+    provider_pb2.DiffResponse.DIFF_UNKNOWN: "unknown",
+}
+
+
+# ------------------------------------------------------------------------------------------ server
+
+
+def _default_provider() -> ResourceProvider:
+    from bandwidth_provider.provider import SubscriptionProvider
+
+    provider: ResourceProvider = SubscriptionProvider()
+    return provider
+
+
+def provider_env(env: Mapping[str, str] | None = None, *, project: str = DEFAULT_PROJECT) -> dict[str, str]:
+    """The plugin's environment: ours minus BANDWIDTH_*/PULUMI_CONFIG, plus PULUMI_PROJECT and PYTHONPATH."""
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("BANDWIDTH_") and k not in ("PULUMI_CONFIG", "PYTHONPATH")
+    }
+    base["PULUMI_PROJECT"] = project
+    base["PYTHONPATH"] = str(REPO_ROOT)
+    base["PYTHONDONTWRITEBYTECODE"] = "1"
+    base.update(env or {})
+    return base
+
+
+class ProviderServer:
+    """One ``python -u -m pulumi.dynamic`` process plus a gRPC stub; use as a context manager.
+
+    ``provider`` is the ResourceProvider instance whose pickle goes into ``__provider`` (default:
+    ``bandwidth_provider.provider.SubscriptionProvider()``); it must be importable by reference in the
+    subprocess (the repository root is on its PYTHONPATH). ``env`` adds environment
+    variables (BANDWIDTH_* from the test process are never inherited). stderr goes to ``stderr_path``.
+    """
+
+    def __init__(
+        self,
+        provider: ResourceProvider | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        project: str = DEFAULT_PROJECT,
+        stderr_path: Path | str | None = None,
+        cwd: Path | str | None = None,
+        python: str = sys.executable,
+        call_timeout: float = 60.0,
+        startup_timeout: float = 30.0,
+    ) -> None:
+        self.provider = provider if provider is not None else _default_provider()
+        self.provider_string = serialized(self.provider)
+        self.project = project
+        self.env = provider_env(env, project=project)
+        self.cwd = Path(cwd) if cwd is not None else REPO_ROOT
+        self.python = python
+        self.call_timeout = call_timeout
+        self.startup_timeout = startup_timeout
+        self._own_stderr = stderr_path is None
+        self.stderr_path = Path(stderr_path) if stderr_path is not None else self._temp_stderr()
+        self.port: int | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._channel: grpc.Channel | None = None
+        self._stub: provider_pb2_grpc.ResourceProviderStub | None = None
+        self._lock = threading.Lock()
+        self.calls: dict[str, int] = {}
+
+    @staticmethod
+    def _temp_stderr() -> Path:
+        import tempfile
+
+        fd, name = tempfile.mkstemp(prefix="pulumi-dynamic-", suffix=".stderr")
+        os.close(fd)
+        return Path(name)
+
+    # -------------------------------------------------------------------- lifecycle
+
+    def start(self) -> ProviderServer:
+        stderr = open(self.stderr_path, "wb")  # noqa: SIM115 - handed to the child, closed below
+        try:
+            self._proc = subprocess.Popen(
+                [self.python, "-u", "-m", "pulumi.dynamic"],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                env=self.env,
+                cwd=self.cwd,
+            )
+        finally:
+            stderr.close()
+        self.port = self._read_port()
+        self._channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
+        grpc.channel_ready_future(self._channel).result(timeout=self.startup_timeout)
+        self._stub = provider_pb2_grpc.ResourceProviderStub(self._channel)
+        return self
+
+    def _read_port(self) -> int:
+        assert self._proc is not None and self._proc.stdout is not None
+        result: list[bytes] = []
+        reader = threading.Thread(target=lambda: result.append(self._proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+        reader.start()
+        reader.join(self.startup_timeout)
+        line = result[0].strip() if result else b""
+        if not line.isdigit():
+            self.stop()
+            raise RuntimeError(f"provider server did not print its port; stderr:\n{self.stderr_text()[-2000:]}")
+        return int(line)
+
+    def stop(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+        if self._proc is not None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+            if self._proc.stdout is not None:
+                self._proc.stdout.close()
+            self._proc = None
+
+    def __enter__(self) -> ProviderServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+        if self._own_stderr and exc is None:
+            self.stderr_path.unlink(missing_ok=True)
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def stderr_text(self) -> str:
+        """Everything the provider process wrote to stderr so far."""
+        try:
+            return self.stderr_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    # -------------------------------------------------------------------- plumbing
+
+    def _call(self, method: str, request: Any) -> Any:
+        if self._stub is None:
+            raise RuntimeError("ProviderServer is not started")
+        with self._lock:
+            self.calls[method] = self.calls.get(method, 0) + 1
+        try:
+            return getattr(self._stub, method)(request, timeout=self.call_timeout)
+        except grpc.RpcError as err:
+            code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
+            details = err.details() if hasattr(err, "details") else str(err)
+            raise ProviderError(method, code, details or "") from None
+
+    def with_provider(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        """The bag with ``__provider`` added if absent (as the program does on registration)."""
+        bag = dict(props)
+        bag.setdefault(PROVIDER_KEY, self.provider_string)
+        return bag
+
+    @staticmethod
+    def urn(name: str = "sub", project: str = DEFAULT_PROJECT) -> str:
+        return f"urn:pulumi:test::{project}::{TYPE_TOKEN}::{name}"
+
+    # -------------------------------------------------------------------- RPCs
+
+    def configure(self, config: Mapping[str, Any], secret_keys: Iterable[str] = ()) -> ConfigureResult:
+        """Configure with stack config (namespaced keys, e.g. ``bandwidth:apiUrl``); secret_keys are wrapped."""
+        secrets = set(secret_keys)
+        args = {k: secret(v) if k in secrets else v for k, v in config.items()}
+        response = self._call(
+            "Configure", provider_pb2.ConfigureRequest(args=to_struct(args), acceptSecrets=True)
+        )
+        return ConfigureResult(bool(response.acceptSecrets), bool(response.supportsPreview))
+
+    def check(self, olds: Mapping[str, Any], news: Mapping[str, Any], *, name: str = "sub") -> CheckResult:
+        request = provider_pb2.CheckRequest(
+            urn=self.urn(name, self.project),
+            olds=to_struct(self.with_provider(olds) if olds else {}),
+            news=to_struct(self.with_provider(news)),
+            name=name,
+            type=TYPE_TOKEN,
+        )
+        response = self._call("Check", request)
+        return CheckResult(
+            from_struct(response.inputs), [(f.property, f.reason) for f in response.failures]
+        )
+
+    def diff(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], *, name: str = "sub") -> DiffResult:
+        request = provider_pb2.DiffRequest(
+            id=id_,
+            urn=self.urn(name, self.project),
+            olds=to_struct(self.with_provider(olds)),
+            news=to_struct(self.with_provider(news)),
+            name=name,
+            type=TYPE_TOKEN,
+        )
+        r = self._call("Diff", request)
+        return DiffResult(
+            changes=_CHANGES.get(r.changes, str(r.changes)),
+            replaces=list(r.replaces),
+            delete_before_replace=bool(r.deleteBeforeReplace),
+            stables=list(r.stables),
+            has_detailed_diff=bool(r.hasDetailedDiff),
+        )
+
+    def create(self, props: Mapping[str, Any], *, name: str = "sub") -> CreateResult:
+        request = provider_pb2.CreateRequest(
+            urn=self.urn(name, self.project), properties=to_struct(self.with_provider(props)), name=name, type=TYPE_TOKEN
+        )
+        r = self._call("Create", request)
+        return CreateResult(r.id, from_struct(r.properties))
+
+    def read(
+        self, id_: str, props: Mapping[str, Any], inputs: Mapping[str, Any] | None = None, *, name: str = "sub"
+    ) -> ReadResult:
+        request = provider_pb2.ReadRequest(
+            id=id_,
+            urn=self.urn(name, self.project),
+            properties=to_struct(self.with_provider(props)),
+            inputs=to_struct(self.with_provider(inputs) if inputs is not None else {}),
+            name=name,
+            type=TYPE_TOKEN,
+        )
+        r = self._call("Read", request)
+        returned_inputs = from_struct(r.inputs) if r.HasField("inputs") else None
+        return ReadResult(r.id, from_struct(r.properties), returned_inputs)
+
+    def update(
+        self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], *, name: str = "sub"
+    ) -> UpdateResult:
+        request = provider_pb2.UpdateRequest(
+            id=id_,
+            urn=self.urn(name, self.project),
+            olds=to_struct(self.with_provider(olds)),
+            news=to_struct(self.with_provider(news)),
+            name=name,
+            type=TYPE_TOKEN,
+        )
+        r = self._call("Update", request)
+        return UpdateResult(from_struct(r.properties))
+
+    def delete(self, id_: str, props: Mapping[str, Any], *, name: str = "sub") -> None:
+        request = provider_pb2.DeleteRequest(
+            id=id_, urn=self.urn(name, self.project), properties=to_struct(self.with_provider(props)), name=name, type=TYPE_TOKEN
+        )
+        self._call("Delete", request)
+
+
+# ------------------------------------------------------------------------------------------ engine
+
+
+@dataclass
+class Decl:
+    """One resource in a program: its inputs (values may be `secret(...)` or `UNKNOWN`) and options."""
+
+    inputs: Mapping[str, Any]
+    delete_before_replace: bool = False
+    additional_secret_outputs: Sequence[str] = ()
+
+
+Program = Mapping[str, "Decl | Mapping[str, Any]"]
+
+
+@dataclass
+class StackResource:
+    """What the engine keeps in state for one resource (plaintext values plus the secret key names)."""
+
+    id: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    secret_keys: frozenset[str] = frozenset()
+
+
+@dataclass
+class Plan:
+    """The outcome of a preview or up: resource names per step kind, plus every RPC in call order."""
+
+    creates: list[str] = field(default_factory=list)
+    updates: list[str] = field(default_factory=list)
+    replaces: list[str] = field(default_factory=list)
+    deletes: list[str] = field(default_factory=list)
+    sames: list[str] = field(default_factory=list)
+    failures: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    calls: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.creates or self.updates or self.replaces or self.deletes)
+
+
+class CheckFailed(Exception):
+    """Check reported failures: the engine marks the resource invalid and stops."""
+
+    def __init__(self, failures: dict[str, list[tuple[str, str]]]) -> None:
+        self.failures = failures
+        super().__init__(f"resources are invalid: {failures}")
+
+
+def _as_decl(value: Decl | Mapping[str, Any]) -> Decl:
+    return value if isinstance(value, Decl) else Decl(inputs=value)
+
+
+def _contains_unknown(value: Any) -> bool:
+    if value == UNKNOWN:
+        return True
+    if isinstance(value, Mapping):
+        return any(_contains_unknown(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_contains_unknown(v) for v in value)
+    return False
+
+
+class Engine:
+    """Replays the engine's call sequences for one stack against a `ProviderServer` (rules: module doc)."""
+
+    def __init__(self, server: ProviderServer, *, parallel: int = 4) -> None:
+        self.server = server
+        self.parallel = parallel
+        self.state: dict[str, StackResource] = {}
+        self._order: list[str] = []  # creation order, for reverse-order deletes
+        self._lock = threading.Lock()
+
+    # -------------------------------------------------------------------- helpers
+
+    def _map(self, fn: Callable[[str], None], names: Iterable[str]) -> None:
+        names = list(names)
+        if self.parallel <= 1 or len(names) <= 1:
+            for n in names:
+                fn(n)
+            return
+        with ThreadPoolExecutor(max_workers=self.parallel) as pool:
+            for fut in [pool.submit(fn, n) for n in names]:
+                fut.result()
+
+    def _log(self, plan: Plan, method: str, name: str) -> None:
+        with self._lock:
+            plan.calls.append((method, name))
+
+    @staticmethod
+    def _secret_keys(decl: Decl) -> frozenset[str]:
+        """annotateSecrets by name: secret inputs, plus the program's additional_secret_outputs."""
+        return frozenset(k for k, v in decl.inputs.items() if is_secret(v)) | frozenset(decl.additional_secret_outputs)
+
+    def _check(self, plan: Plan, name: str, decl: Decl) -> dict[str, Any]:
+        old = self.state.get(name)
+        news = strip_secrets(dict(decl.inputs))
+        self._log(plan, "Check", name)
+        result = self.server.check(old.inputs if old else {}, news, name=name)
+        if result.failures:
+            with self._lock:
+                plan.failures[name] = result.failures
+        return result.inputs
+
+    def _diff(self, plan: Plan, name: str, checked: dict[str, Any], decl: Decl) -> tuple[str, bool]:
+        """'same' | 'update' | 'replace', and whether to delete before replacing."""
+        old = self.state[name]
+        self._log(plan, "Diff", name)
+        d = self.server.diff(old.id, old.outputs, checked, name=name)
+        if d.changes == "unknown":
+            # The engine's own fallback: old inputs vs new inputs, __provider included.
+            changed = old.inputs != checked
+            return ("update" if changed else "same"), False
+        if d.replaces:
+            return "replace", d.delete_before_replace or decl.delete_before_replace
+        return ("update" if d.changes == "some" else "same"), False
+
+    # -------------------------------------------------------------------- operations
+
+    def preview(self, program: Program) -> Plan:
+        """Check + Diff for every resource; never Create/Update/Delete. Raises CheckFailed on failures."""
+        plan = Plan()
+        decls = {n: _as_decl(d) for n, d in program.items()}
+
+        def one(name: str) -> None:
+            checked = self._check(plan, name, decls[name])
+            if name in plan.failures:
+                return
+            if name not in self.state:
+                with self._lock:
+                    plan.creates.append(name)
+                return
+            kind, _dbr = self._diff(plan, name, checked, decls[name])
+            with self._lock:
+                {"same": plan.sames, "update": plan.updates, "replace": plan.replaces}[kind].append(name)
+
+        self._map(one, decls)
+        plan.deletes.extend(n for n in self._order if n in self.state and n not in decls)
+        if plan.failures:
+            raise CheckFailed(plan.failures)
+        return plan
+
+    def up(self, program: Program) -> Plan:
+        """Check, Diff, then Create / Update / Replace / Delete as the engine would."""
+        plan = Plan()
+        decls = {n: _as_decl(d) for n, d in program.items()}
+        pending_deletes: list[tuple[str, StackResource]] = []
+
+        def one(name: str) -> None:
+            decl = decls[name]
+            checked = self._check(plan, name, decl)
+            if name in plan.failures:
+                return
+            if _contains_unknown(checked):
+                raise ValueError(f"{name}: unknown inputs at up time are not modelled (no dependencies)")
+            if name not in self.state:
+                self._create(plan, name, decl, checked)
+                with self._lock:
+                    plan.creates.append(name)
+                return
+            kind, delete_first = self._diff(plan, name, checked, decl)
+            old = self.state[name]
+            if kind == "same":
+                # SameStep.Apply: new inputs, old outputs (old __provider included).
+                with self._lock:
+                    self.state[name] = StackResource(old.id, checked, old.outputs, self._secret_keys(decl))
+                    plan.sames.append(name)
+            elif kind == "update":
+                self._log(plan, "Update", name)
+                r = self.server.update(old.id, old.outputs, checked, name=name)
+                with self._lock:
+                    self.state[name] = StackResource(old.id, checked, r.outputs, self._secret_keys(decl))
+                    plan.updates.append(name)
+            else:
+                if delete_first:
+                    self._log(plan, "Delete", name)
+                    self.server.delete(old.id, old.outputs, name=name)
+                    with self._lock:
+                        del self.state[name]
+                else:
+                    with self._lock:
+                        pending_deletes.append((name, old))
+                self._create(plan, name, decl, checked)
+                with self._lock:
+                    plan.replaces.append(name)
+
+        self._map(one, decls)
+        if plan.failures:
+            raise CheckFailed(plan.failures)
+        # Create-before-delete: the replaced originals go after every create/update.
+        for name, old in pending_deletes:
+            self._log(plan, "Delete", name)
+            self.server.delete(old.id, old.outputs, name=name)
+        for name in reversed([n for n in self._order if n in self.state and n not in decls]):
+            old = self.state[name]
+            self._log(plan, "Delete", name)
+            self.server.delete(old.id, old.outputs, name=name)
+            with self._lock:
+                del self.state[name]
+                self._order.remove(name)
+                plan.deletes.append(name)
+        return plan
+
+    def _create(self, plan: Plan, name: str, decl: Decl, checked: dict[str, Any]) -> None:
+        self._log(plan, "Create", name)
+        r = self.server.create(checked, name=name)
+        if not r.id:
+            raise RuntimeError(f"{name}: provider returned an empty id from Create")
+        with self._lock:
+            self.state[name] = StackResource(r.id, dict(checked), r.outputs, self._secret_keys(decl))
+            if name not in self._order:
+                self._order.append(name)
+
+    def refresh(self) -> Plan:
+        """Read every resource with its old outputs; blank id = deleted; returned inputs replace stored."""
+        plan = Plan()
+
+        def one(name: str) -> None:
+            old = self.state[name]
+            self._log(plan, "Read", name)
+            r = self.server.read(old.id, old.outputs, old.inputs, name=name)
+            with self._lock:
+                if not r.id:
+                    del self.state[name]
+                    self._order.remove(name)
+                    plan.deletes.append(name)
+                    return
+                inputs = r.inputs if r.inputs is not None else old.inputs
+                if r.outputs != old.outputs or inputs != old.inputs:
+                    plan.updates.append(name)
+                else:
+                    plan.sames.append(name)
+                self.state[name] = StackResource(r.id, inputs, r.outputs, old.secret_keys)
+
+        self._map(one, list(self.state))
+        return plan
+
+    def destroy(self) -> Plan:
+        """Delete every resource with its old outputs, in reverse creation order."""
+        plan = Plan()
+        for name in reversed(list(self._order)):
+            old = self.state[name]
+            self._log(plan, "Delete", name)
+            self.server.delete(old.id, old.outputs, name=name)
+            del self.state[name]
+            self._order.remove(name)
+            plan.deletes.append(name)
+        return plan
+
+    def stored_plaintext(self) -> Iterator[tuple[str, str, Any]]:
+        """Every (resource, key, value) the engine would store *unencrypted* (non-secret inputs/outputs)."""
+        for name, res in self.state.items():
+            for bag in (res.inputs, res.outputs):
+                for key, value in bag.items():
+                    if key not in res.secret_keys:
+                        yield name, key, value
+
+
+
+def record_figures(name: str, figures: Mapping[str, Any]) -> Path:
+    """Print figures (visible with ``pytest -s``) and keep them in build/proofs/<name>.json for reports."""
+    import json
+
+    out_dir = REPO_ROOT / "build" / "proofs"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}.json"
+    text = json.dumps(figures, indent=2, sort_keys=True, default=str)
+    path.write_text(text + "\n")
+    print(f"\n[{name}] {text}")
+    return path
