@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from http import HTTPStatus
 from importlib import metadata
+from urllib.parse import urlsplit
 
 import requests
 
@@ -39,7 +40,11 @@ USER_AGENT = _user_agent()
 
 @dataclass(frozen=True)
 class Attempt:
-    """One POST: whether it carried credentials, and what came back (status None = no HTTP answer)."""
+    """One POST: whether it carried credentials, and what came back.
+
+    `status` is None when no HTTP answer arrived; `reason` then holds the error text (connection
+    refused, timeout, ...) instead of the HTTP reason phrase.
+    """
 
     credentials_sent: bool
     status: int | None
@@ -143,8 +148,9 @@ def _error_text(exc: requests.RequestException, timeout: float) -> str:
         return f"read timeout after {timeout:g}s"
     if isinstance(exc, requests.exceptions.SSLError):
         return "TLS handshake failed"
-    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                        requests.exceptions.InvalidSchema)):
+    if isinstance(
+        exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)
+    ):
         return "invalid callback URL"
     if isinstance(exc, requests.ConnectionError):
         cause = _root_cause(exc)
@@ -219,16 +225,20 @@ def post_with_challenge(
     Without a `session` a private one is used that ignores proxy and netrc settings from the
     environment: Bandwidth delivers straight to the URL.
     """
+    try:
+        parts = urlsplit(url)
+        embedded = parts.username is not None or parts.password is not None
+    except ValueError:
+        embedded = False
+    if embedded:
+        # requests would send URL userinfo as Basic auth on the first POST, breaking the flow.
+        return DeliveryResult((Attempt(False, None, "invalid callback URL: embedded credentials", "", None, 0.0),))
     own = session is None
     active = requests.Session() if session is None else session
     if own:
         active.trust_env = False
-    authorization = (
-        basic_authorization(username, password) if username is not None and password is not None else None
-    )
-    redact = _Redactor(
-        (password or "", authorization or "", authorization.split(" ", 1)[1] if authorization else "")
-    )
+    authorization = basic_authorization(username, password) if username is not None and password is not None else None
+    redact = _Redactor((password or "", authorization or "", authorization.split(" ", 1)[1] if authorization else ""))
     try:
         attempts = [_attempt(active, url, body, None, timeout, redact)]
         if attempts[0].challenged and authorization is not None:

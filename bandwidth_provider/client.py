@@ -25,6 +25,7 @@ import logging
 import random as _random
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from types import TracebackType
@@ -288,7 +289,8 @@ class DashboardClient:
         self.retry = retry or RetryPolicy()
         self._local = threading.local()
         self._sessions_lock = threading.Lock()
-        self._sessions: list[requests.Session] = []
+        # Weak: a session dies with its thread (thread-local storage), so short-lived threads don't pile up.
+        self._sessions: weakref.WeakSet[requests.Session] = weakref.WeakSet()
         self._generation = 0
         self._token_lock = threading.Lock()
         self._token: tuple[_Secret, float] | None = None  # (token, refresh-at on retry.clock)
@@ -324,7 +326,8 @@ class DashboardClient:
     def close(self) -> None:
         """Close every thread's session; later calls open fresh ones."""
         with self._sessions_lock:
-            sessions, self._sessions = self._sessions, []
+            sessions = list(self._sessions)
+            self._sessions = weakref.WeakSet()
             self._generation += 1
         for session in sessions:
             session.close()
@@ -348,7 +351,7 @@ class DashboardClient:
         session.mount("https://", adapter)
         session.headers["User-Agent"] = _user_agent()
         with self._sessions_lock:
-            self._sessions.append(session)
+            self._sessions.add(session)
             self._local.generation = self._generation
         self._local.session = session
         return session

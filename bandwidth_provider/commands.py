@@ -19,20 +19,19 @@ import sys
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 from . import catalog
 from .errors import BandwidthError
-from .spec import SPEC_FIELDS
+from .spec import SPEC_FIELDS, normalize_fields
 from .wire import NUMBER_LIST_TAGS, Notification, RemoteSubscription, encode_notification
+
+if TYPE_CHECKING:
+    from .challenge import Attempt, DeliveryResult
 
 #: A fictional number (NANP 555-01XX is reserved for fiction) for payloads that list numbers.
 SAMPLE_NUMBER = "9195550100"
-
-_ORDER_TYPE_BY_FOLDED = {name.casefold(): name for name in catalog.ORDER_TYPES} | {
-    alias.casefold(): name for alias, name in catalog.ORDER_TYPE_ALIASES.items()
-}
 
 
 class UsageError(Exception):
@@ -94,24 +93,25 @@ def _add_trigger(subparsers: Any) -> None:
 
 
 def _canonical_order_type(value: str) -> str:
-    canonical = _ORDER_TYPE_BY_FOLDED.get(value.strip().casefold())
-    if canonical is None:
+    """The docs spelling, by the same rule the resource's check uses (any case, 14500 aliases)."""
+    normalized, problems = normalize_fields({"order_type": value})
+    if any(p.property == "order_type" for p in problems):
         raise UsageError(
             f"--order-type {value!r} is not a known order type; allowed values: {', '.join(catalog.ORDER_TYPES)}"
         )
-    return canonical
+    return str(normalized["order_type"])
 
 
 def _canonical_status(order_type: str, value: str | None) -> str:
     allowed = catalog.ORDER_TYPES[order_type]
     if value is None:
-        raise UsageError(f"--status is required with --order-type; allowed values for {order_type}: "
-                         f"{', '.join(allowed)}")
+        raise UsageError(
+            f"--status is required with --order-type; allowed values for {order_type}: {', '.join(allowed)}"
+        )
     canonical = {s.casefold(): s for s in allowed}.get(value.strip().casefold())
     if canonical is None:
         raise UsageError(
-            f"--status {value!r} is not a state {order_type} notifications carry; allowed values: "
-            f"{', '.join(allowed)}"
+            f"--status {value!r} is not a state {order_type} notifications carry; allowed values: {', '.join(allowed)}"
         )
     return canonical
 
@@ -127,9 +127,17 @@ def build_notification(args: argparse.Namespace, now: datetime | None = None) ->
             raise UsageError(
                 f"--event-type {args.event_type!r} is not valid; allowed values: {', '.join(catalog.EVENT_TYPES)}"
             )
-        order_only = [flag for flag, value in (("--status", args.status), ("--order-id", args.order_id),
-                      ("--customer-order-id", args.customer_order_id), ("--message", args.message),
-                      ("--note", args.note)) if value is not None]
+        order_only = [
+            flag
+            for flag, value in (
+                ("--status", args.status),
+                ("--order-id", args.order_id),
+                ("--customer-order-id", args.customer_order_id),
+                ("--message", args.message),
+                ("--note", args.note),
+            )
+            if value is not None
+        ]
         if order_only:
             raise UsageError(f"{', '.join(order_only)} only apply to order notifications (--order-type)")
         return Notification(
@@ -157,43 +165,50 @@ def build_notification(args: argparse.Namespace, now: datetime | None = None) ->
 
 def _check_trigger_args(args: argparse.Namespace) -> None:
     parts = urlsplit(args.to)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"--to must be an absolute http(s) URL, got {args.to!r}")
     if parts.username is not None or parts.password is not None:
         raise UsageError("--to must not embed credentials; use --username and --password")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--to must be an absolute http(s) URL, got {args.to!r}")
     if (args.username is None) != (args.password is None):
         raise UsageError("--username and --password go together")
     if not args.timeout > 0:
         raise UsageError("--timeout must be a positive number of seconds")
 
 
-def _describe_attempt(n: int, attempt: Any, username: str | None) -> str:
+def _describe_attempt(n: int, attempt: Attempt, username: str | None) -> str:
     who = f"with Basic credentials (user {username!r})" if attempt.credentials_sent else "without credentials"
     if attempt.status is None:
         outcome = f"ERROR: {attempt.reason}"
     else:
         outcome = f"{attempt.status} {attempt.reason}".rstrip()
     challenge = (
-        f", WWW-Authenticate: {attempt.www_authenticate}" if attempt.www_authenticate is not None
+        f", WWW-Authenticate: {attempt.www_authenticate}"
+        if attempt.www_authenticate is not None
         else (", no WWW-Authenticate" if attempt.status == 401 else "")
     )
     return f"  attempt {n}: {who} -> {outcome}{challenge} ({attempt.elapsed * 1000:.1f} ms)"
 
 
-def _hints(result: Any, username: str | None) -> list[str]:
+def _hints(result: DeliveryResult, username: str | None) -> list[str]:
     first = result.attempts[0]
     hints: list[str] = []
     if first.status == 401 and first.www_authenticate is None:
-        hints.append("the receiver answered 401 without WWW-Authenticate: Bandwidth never sends credentials "
-                     "then, so every notification would be lost")
+        hints.append(
+            "the receiver answered 401 without WWW-Authenticate: Bandwidth never sends credentials "
+            "then, so every notification would be lost"
+        )
     elif first.challenged and username is None:
-        hints.append("the receiver asked for credentials: pass --username and --password "
-                     "(the subscription's callback credentials)")
+        hints.append(
+            "the receiver asked for credentials: pass --username and --password "
+            "(the subscription's callback credentials)"
+        )
     elif first.challenged and len(result.attempts) > 1 and result.attempts[1].status == 401:
         hints.append("the receiver rejected the credentials")
     elif first.ok and username is not None:
-        hints.append("accepted WITHOUT credentials: this receiver does not authenticate, so anyone who knows "
-                     "the URL can send it notifications")
+        hints.append(
+            "accepted WITHOUT credentials: this receiver does not authenticate, so anyone who knows "
+            "the URL can send it notifications"
+        )
     return hints
 
 
@@ -210,14 +225,14 @@ def run_trigger(args: argparse.Namespace, out: TextIO | None = None) -> int:
     except ValueError as exc:  # text XML cannot carry (control characters in --message, ...)
         return _fail(f"cannot build the notification: {exc}", 2)
     what = (
-        f"{notification.event_type}" if notification.is_event
+        f"{notification.event_type}"
+        if notification.is_event
         else f"{notification.order_type} {notification.status}, order {notification.order_id}"
     )
     print(f"POST {args.to} ({what}, subscription {notification.subscription_id}, {len(body)} bytes)", file=out)
     if args.show_body:
         print(body.decode(), file=out)
-    result = post_with_challenge(args.to, body, username=args.username, password=args.password,
-                                 timeout=args.timeout)
+    result = post_with_challenge(args.to, body, username=args.username, password=args.password, timeout=args.timeout)
     for n, attempt in enumerate(result.attempts, 1):
         print(_describe_attempt(n, attempt, args.username), file=out)
     print(("accepted: " if result.accepted else "NOT accepted: ") + result.status_text, file=out)
@@ -235,8 +250,12 @@ _CREDENTIAL_FLAGS = (
     ("--username", "bandwidth:username", "BANDWIDTH_USERNAME", "API user (Basic auth)"),
     ("--password", "bandwidth:password", "BANDWIDTH_PASSWORD", "API password (prefer the environment variable)"),
     ("--client-id", "bandwidth:clientId", "BANDWIDTH_CLIENT_ID", "OAuth2 client id (preferred over a user)"),
-    ("--client-secret", "bandwidth:clientSecret", "BANDWIDTH_CLIENT_SECRET",
-     "OAuth2 client secret (prefer the environment variable)"),
+    (
+        "--client-secret",
+        "bandwidth:clientSecret",
+        "BANDWIDTH_CLIENT_SECRET",
+        "OAuth2 client secret (prefer the environment variable)",
+    ),
     ("--token-url", "bandwidth:tokenUrl", "BANDWIDTH_TOKEN_URL", "OAuth2 token endpoint"),
 )
 
@@ -258,8 +277,9 @@ def _fetch(args: argparse.Namespace) -> tuple[str, list[RemoteSubscription]]:
     settings = Settings.resolve(config_from_args(args))
     client = settings.client()
     try:
-        subs = client.list_subscriptions(order_type=getattr(args, "order_type", None),
-                                         order_id=getattr(args, "order_id", None))
+        subs = client.list_subscriptions(
+            order_type=getattr(args, "order_type", None), order_id=getattr(args, "order_id", None)
+        )
     finally:
         client.close()
     return client.account_id, subs
@@ -269,8 +289,11 @@ def _fetch(args: argparse.Namespace) -> tuple[str, list[RemoteSubscription]]:
 
 
 def _add_list(subparsers: Any) -> None:
-    p = subparsers.add_parser("list", help="list an account's subscriptions",
-                              description="Print an account's subscriptions (passwords are never shown).")
+    p = subparsers.add_parser(
+        "list",
+        help="list an account's subscriptions",
+        description="Print an account's subscriptions (passwords are never shown).",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     p.add_argument("--order-type", metavar="T", help="only subscriptions for this order type")
     p.add_argument("--order-id", metavar="ID", help="only subscriptions for this order")
@@ -287,7 +310,8 @@ def subscription_record(sub: RemoteSubscription, now: datetime) -> dict[str, Any
     record["status"] = sub.status
     record["expires_at"] = (
         (now + timedelta(seconds=sub.expiry)).isoformat(timespec="seconds").replace("+00:00", "Z")
-        if sub.expiry is not None else None
+        if sub.expiry is not None
+        else None
     )
     return record
 
@@ -310,14 +334,20 @@ def _remaining(seconds: int | None) -> str:
 def _table(subs: Sequence[RemoteSubscription]) -> str:
     header = ("SUBSCRIPTION ID", "TARGET", "DESTINATION", "USERNAME", "EXPIRES IN", "STATUS")
     rows = [
-        (s.subscription_id, _target(s),
-         s.callback_url if s.callback_url is not None else f"mailto:{s.email} ({s.digest or 'NONE'})",
-         s.callback_username or "-", _remaining(s.expiry) if s.email is None else "-", s.status or "-")
+        (
+            s.subscription_id,
+            _target(s),
+            s.callback_url if s.callback_url is not None else f"mailto:{s.email} ({s.digest or 'NONE'})",
+            s.callback_username or "-",
+            _remaining(s.expiry) if s.email is None else "-",
+            s.status or "-",
+        )
         for s in subs
     ]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-                     for r in [header, *rows])
+    return "\n".join(
+        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]
+    )
 
 
 def run_list(args: argparse.Namespace, out: TextIO | None = None) -> int:

@@ -29,7 +29,7 @@ from pulumi.output import Unknown
 from .client import DashboardClient
 from .errors import AmbiguousWriteError, BandwidthError, ConflictError, NotFoundError, Problem
 from .settings import SOURCES, Settings
-from .spec import SPEC_FIELDS, SubscriptionSpec, normalize_fields
+from .spec import SPEC_FIELDS, SubscriptionSpec, normalize_fields, whole_number
 from .wire import RemoteSubscription
 
 #: Inputs beyond the subscription document itself.
@@ -87,14 +87,15 @@ def _check_extras(news: Mapping[str, Any], out: dict[str, Any], problems: list[P
     renew = news.get("renew_before")
     if renew is None or _is_unknown(renew):
         return
-    if isinstance(renew, bool) or not isinstance(renew, (int, float)) or int(renew) != renew or renew < 0:
+    seconds = whole_number(renew) if not isinstance(renew, str) else None
+    if seconds is None or seconds < 0:
         problems.append(Problem("renew_before", f"{renew!r} is not valid; a whole number of seconds >= 0"))
         return
-    out["renew_before"] = int(renew)
+    out["renew_before"] = seconds
     expiry = out.get("expiry")
     if out.get("email") is not None:
         problems.append(Problem("renew_before", "only applies to callback subscriptions (they expire)"))
-    elif isinstance(expiry, int) and int(renew) >= expiry:
+    elif isinstance(expiry, int) and seconds >= expiry:
         problems.append(Problem("renew_before", f"must be less than expiry ({expiry} seconds)"))
 
 

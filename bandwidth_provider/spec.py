@@ -172,6 +172,23 @@ def _check_channel(c: _Checker) -> None:
         c.fail("email", "callback_url and email are mutually exclusive; set exactly one", 14501)
 
 
+def whole_number(value: object) -> int | None:
+    """An integer from an int, an integral float (Pulumi sends numbers as floats) or ASCII digits; else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        # ASCII only: str.isdigit() also accepts '²' (int() raises) and other scripts' digits.
+        try:
+            return int(value.strip())
+        except ValueError:  # more digits than int() converts (sys.get_int_max_str_digits)
+            return None
+    return None
+
+
 def _check_expiry(c: _Checker, default_expiry: int | None) -> None:
     if not c.present("expiry"):
         if not c.present("email"):
@@ -180,19 +197,7 @@ def _check_expiry(c: _Checker, default_expiry: int | None) -> None:
     if not c.known("expiry"):
         return
     value = c.out["expiry"]
-    number: int | None = None
-    if isinstance(value, bool):
-        number = None
-    elif isinstance(value, int):
-        number = value
-    elif isinstance(value, float) and value.is_integer():
-        number = int(value)
-    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        # ASCII only: str.isdigit() also accepts '²' (int() raises) and other scripts' digits.
-        try:
-            number = int(value.strip())
-        except ValueError:  # more digits than int() converts (sys.get_int_max_str_digits)
-            number = None
+    number = whole_number(value)
     if number is None or not 1 <= number <= catalog.MAX_EXPIRY:
         c.fail(
             "expiry",

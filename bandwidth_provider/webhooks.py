@@ -141,8 +141,14 @@ class Reply:
         ]
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 405: "Method Not Allowed",
-            413: "Payload Too Large", 500: "Internal Server Error"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    405: "Method Not Allowed",
+    413: "Payload Too Large",
+    500: "Internal Server Error",
+}
 
 
 class Receiver:
@@ -164,9 +170,7 @@ class Receiver:
         self.handler = handler
         self.duplicates = duplicates
         self.max_bytes = max_bytes
-        self._expected = (
-            None if username is None or password is None else (username.encode(), password.encode())
-        )
+        self._expected = None if username is None or password is None else (username.encode(), password.encode())
         self._challenge = (("WWW-Authenticate", f'Basic realm="{REALM}"'),)
 
     def __repr__(self) -> str:
@@ -257,8 +261,7 @@ def make_wsgi_app(
     The handler runs synchronously: 200 is answered only after it returns, so raise to signal a
     failure (the API's Status then shows it). Keep it quick, since Bandwidth waits for the answer.
     """
-    receiver = Receiver(handler, username=username, password=password, duplicates=duplicates,
-                        max_bytes=max_bytes)
+    receiver = Receiver(handler, username=username, password=password, duplicates=duplicates, max_bytes=max_bytes)
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         method = str(environ.get("REQUEST_METHOD", "GET"))
@@ -291,8 +294,7 @@ def make_lambda_handler(
     The function URL itself must use authorization type NONE: Bandwidth authenticates with the
     Basic challenge handled here, not with AWS signatures.
     """
-    receiver = Receiver(handler, username=username, password=password, duplicates=duplicates,
-                        max_bytes=max_bytes)
+    receiver = Receiver(handler, username=username, password=password, duplicates=duplicates, max_bytes=max_bytes)
 
     def lambda_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
         http = (event.get("requestContext") or {}).get("http") or {}

@@ -89,7 +89,8 @@ def parse_xml(body: bytes) -> etree._Element:
     except etree.XMLSyntaxError as exc:
         raise ValueError(f"malformed XML: {exc.msg}") from None
     docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None:
+    # getattr: lxml-stubs omit DocInfo.doctype (lxml always has it); an external-only DOCTYPE has no internalDTD.
+    if getattr(docinfo, "doctype", "") or docinfo.internalDTD is not None:
         raise ValueError("DOCTYPE declarations are not accepted")
     return root
 

@@ -108,10 +108,10 @@ class SubscriptionsApi:
         allowed = ("GET", "PUT", "DELETE") if sid else ("GET", "POST")
         if req.method not in allowed:
             return _not_allowed(req.method, allowed, account)
-        caller = self._auth.account_for(req.authorization)
-        if caller is None:
+        allowed_accounts = self._auth.accounts_for(req.authorization)
+        if not allowed_accounts:
             return empty(401, account=account, headers={"WWW-Authenticate": 'Basic realm="Bandwidth"'})
-        if caller != account:
+        if account not in allowed_accounts:
             return xml(403, wire.encode_error(1001, DESCRIPTIONS[1001]), account=account)
         now = self._clock.now()
         if sid is None and req.method == "GET":

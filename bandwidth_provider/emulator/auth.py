@@ -50,16 +50,17 @@ class Authenticator:
         self._clock = clock
         self.token_ttl = token_ttl
 
-    def account_for(self, authorization: str | None) -> str | None:
-        """The account these credentials act for, or None when they are missing, wrong or expired."""
+    def accounts_for(self, authorization: str | None) -> frozenset[str]:
+        """The accounts these credentials may act for; empty when they are missing, wrong or expired."""
         if not authorization:
-            return None
+            return frozenset()
         scheme, _, value = authorization.strip().partition(" ")
         if scheme.lower() == "bearer" and value.strip():
-            return self._store.token_account(value.strip(), self._clock.now())
+            account = self._store.token_account(value.strip(), self._clock.now())
+            return frozenset() if account is None else frozenset((account,))
         creds = _basic(authorization)
         if creds is None:
-            return None
+            return frozenset()
         return self._store.verify_user(*creds)
 
     def issue_token(self, authorization: str | None, form_body: bytes) -> TokenResponse:

@@ -106,9 +106,7 @@ class Emulator:
             store.close()
             raise
         self._store, self._dispatcher, self._control, self._server = store, dispatcher, control, server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="bandwidth-emulator", daemon=True
-        )
+        self._thread = threading.Thread(target=server.run, name="bandwidth-emulator", daemon=True)
         self._thread.start()
         return self
 
@@ -116,15 +114,14 @@ class Emulator:
         server, self._server = self._server, None
         if server is None:
             return
-        server.stopping.set()
-        server.shutdown()
-        server.server_close()
-        server.connections.close_all()
-        server.connections.wait_idle(2.0)
+        server.stop_serving()  # also wakes handlers sleeping in a delay fault
         if self._thread is not None:
-            self._thread.join(2.0)
+            self._thread.join(5.0)
+        server.server_close()
         if self._dispatcher is not None:
-            self._dispatcher.close()
+            self._dispatcher.close()  # wakes long-polls on /_emulator/deliveries
+        server.connections.close_all()  # ends idle keep-alive connections
+        server.connections.wait_idle(2.0)
         if self._store is not None:
             self._store.close()
 
@@ -179,6 +176,7 @@ class Emulator:
         return self.control.requests()
 
     def add_fault(self, **rule: Any) -> dict[str, Any]:
+        """Add a rule (method, path, action, status, delay, times; see faults.py); ValueError if invalid."""
         return self.control.add_fault(rule)
 
     def clear_faults(self) -> dict[str, Any]:
@@ -188,7 +186,13 @@ class Emulator:
         return self.control.advance_clock(seconds)
 
     def notify(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Fire an order change or event (JSON shape of POST /_emulator/notifications).
+
+        Returns {"subscriptions", "deliveries", "orderId"}; raises delivery.NotifyError (a ValueError
+        naming the field and its allowed values) when the payload is invalid.
+        """
         return self.control.notify(payload)
 
     def deliveries(self, min_count: int = 0, timeout: float = 0) -> list[dict[str, Any]]:
+        """Every delivery record, after waiting up to `timeout` s for `min_count` of them to finish."""
         return self.control.deliveries(min_count, timeout)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import math
+import selectors
 import socket
 import threading
 import time
@@ -34,7 +35,7 @@ IDLE_TIMEOUT = 60.0
 _GARBAGE = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<SubscriptionsResponse><Subscr'
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
@@ -49,6 +50,8 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 128  # socketserver's default backlog of 5 resets bursts of parallel clients
+    timeout = 0  # handle_request() is only called once a connection is already waiting
 
     def __init__(
         self,
@@ -70,9 +73,29 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self.faults = faults
         self.connections = connections
         self.stopping = threading.Event()
+        self._wake_r, self._wake_w = socket.socketpair()
         super().__init__(address, _Handler)
         bound_host, bound_port = self.socket.getsockname()[:2]
         self.authority = f"[{bound_host}]:{bound_port}" if ":" in bound_host else f"{bound_host}:{bound_port}"
+
+    def run(self) -> None:
+        """Accept connections until `stop_serving()`; unlike serve_forever, stopping never waits on a poll."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.socket, selectors.EVENT_READ)
+            selector.register(self._wake_r, selectors.EVENT_READ)
+            while not self.stopping.is_set():
+                for key, _ in selector.select():
+                    if key.fileobj is self.socket and not self.stopping.is_set():
+                        self.handle_request()
+
+    def stop_serving(self) -> None:
+        self.stopping.set()
+        self._wake_w.send(b"\0")
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._wake_r.close()
+        self._wake_w.close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client hanging up mid-response is normal traffic, not something to print a traceback for.
@@ -88,6 +111,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.conn_id = self.server.connections.opened(self.connection)
 
     def finish(self) -> None:
@@ -116,7 +140,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         path, query = parts.path or "/", parts.query
         if path == PREFIX or path.startswith(PREFIX + "/"):
-            if not _is_loopback(self.client_address[0]):
+            if not is_loopback(self.client_address[0]):
                 self._send(json_response(403, {"error": "the control plane only answers loopback clients"}))
                 return
             self._send(self.server.control.handle(self.command, path, query, body))
@@ -238,6 +262,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(response.body)))
         if self.close_connection:
             self.send_header("Connection", "close")
-        self.end_headers()
-        if response.body:
-            self.wfile.write(response.body)
+        # Headers and body leave in one write: two small writes would meet Nagle + delayed ACK (~40 ms).
+        # (_headers_buffer is http.server's own list of pending header lines; typeshed does not declare it.)
+        self._headers_buffer.append(b"\r\n" + response.body)  # type: ignore[attr-defined]
+        self.flush_headers()

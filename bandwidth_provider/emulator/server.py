@@ -110,8 +110,7 @@ def run(args: argparse.Namespace) -> int:
             f"Bandwidth emulator ready: API {emulator.api_url} (control {emulator.control_url}) accounts: {accounts}",
             flush=True,
         )
-        while not stop.wait(0.5):
-            pass
+        stop.wait()  # the signal handler runs on this (main) thread and sets the event
         return 0
     finally:
         emulator.stop()

@@ -25,7 +25,8 @@ SCHEMA_VERSION = "1"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS accounts (
-    account_id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, salt BLOB NOT NULL, digest BLOB NOT NULL);
+    account_id TEXT PRIMARY KEY, username TEXT NOT NULL, salt BLOB NOT NULL, digest BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS accounts_username ON accounts (username);
 CREATE TABLE IF NOT EXISTS oauth_clients (
     client_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, salt BLOB NOT NULL, digest BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS tokens (
@@ -250,10 +251,11 @@ class Store:
     def configure_credentials(
         self, accounts: Sequence[tuple[str, str, str]], oauth_clients: Sequence[tuple[str, str, str]]
     ) -> None:
-        """Make the configured accounts and clients the only valid credentials (data of others is kept)."""
-        usernames = [username for _, username, _ in accounts]
-        if len(set(usernames)) != len(usernames):
-            raise ValueError("each account needs its own username")
+        """Make the configured accounts and clients the only valid credentials (data of others is kept).
+
+        One API user may be listed for several accounts (a user with access to sub-accounts); an
+        account appears once, with the last credentials given for it.
+        """
         with self._tx() as db:
             db.execute("DELETE FROM accounts")
             db.execute("DELETE FROM oauth_clients")
@@ -270,13 +272,15 @@ class Store:
                     (client_id, account_id, salt, _digest(salt, secret)),
                 )
 
-    def verify_user(self, username: str, password: str) -> str | None:
-        """The account of an API user whose password matches, else None."""
+    def verify_user(self, username: str, password: str) -> frozenset[str]:
+        """The accounts this API user may act for with this password (empty when none)."""
         with self._tx() as db:
-            row = db.execute("SELECT account_id, salt, digest FROM accounts WHERE username = ?", (username,)).fetchone()
-        if row is None or not hmac.compare_digest(_digest(row[1], password), row[2]):
-            return None
-        return str(row[0])
+            rows = db.execute(
+                "SELECT account_id, salt, digest FROM accounts WHERE username = ?", (username,)
+            ).fetchall()
+        return frozenset(
+            str(acct) for acct, salt, digest in rows if hmac.compare_digest(_digest(salt, password), digest)
+        )
 
     def verify_client(self, client_id: str, secret: str) -> str | None:
         """The account of an OAuth2 client whose secret matches, else None."""

@@ -9,19 +9,13 @@ right order and `pulumi destroy` removes the subscription before the endpoint di
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
+from bundle import HERE, function_code
 
-import bandwidth_provider
 from bandwidth_provider import Subscription
 
-HERE = Path(__file__).resolve().parent
-KIT_DIR = Path(bandwidth_provider.__file__).resolve().parent
-#: What the Lambda imports at run time: the webhooks module and its pure-Python siblings. Neither
-#: Pulumi nor requests is needed there; lxml comes from the layer.
-KIT_MODULES = ("__init__.py", "catalog.py", "errors.py", "spec.py", "wire.py", "webhooks.py")
 RUNTIME = "python3.12"
 
 config = pulumi.Config()
@@ -33,14 +27,6 @@ if not (layer_dir / "python").is_dir():
         f"{layer_dir}/python does not exist: build the lxml layer first (see README.md), "
         "or the function will fail to import lxml"
     )
-
-
-def function_code() -> pulumi.AssetArchive:
-    """handler.py at the archive root, the kit under bandwidth_provider/ (Lambda imports from the root)."""
-    assets: dict[str, pulumi.Asset | pulumi.Archive] = {"handler.py": pulumi.FileAsset(str(HERE / "handler.py"))}
-    for module in KIT_MODULES:
-        assets[f"bandwidth_provider/{module}"] = pulumi.FileAsset(str(KIT_DIR / module))
-    return pulumi.AssetArchive(assets)
 
 
 role = aws.iam.Role(

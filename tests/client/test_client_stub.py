@@ -184,7 +184,12 @@ def test_list_filter_answered_with_16001_is_empty(stub: Stub, clock: FakeClock) 
     ("status", "body", "expected", "code"),
     [
         (404, wire.encode_error(14506, "Callback URL is invalid"), errors.InvalidRequestError, "14506"),
-        (400, b"<X><Error><Code>1008</Code><Description>bad</Description></Error></X>", errors.InvalidRequestError, "1008"),
+        (
+            400,
+            b"<X><Error><Code>1008</Code><Description>bad</Description></Error></X>",
+            errors.InvalidRequestError,
+            "1008",
+        ),
         (
             409,
             b"<X><Errors><Code>16008</Code><Description>dup</Description></Errors></X>",

@@ -129,12 +129,14 @@ class Receiver:
     """A stdlib HTTP server standing in for a customer's webhook endpoint.
 
     mode: "open" (200 to anything), "challenge" (401 + WWW-Authenticate unless the right Basic
-    credentials are sent), "bare401" (401 without WWW-Authenticate, always).
+    credentials are sent), "bare401" (401 without WWW-Authenticate, always). With `hold` set, every
+    request waits for that event before answering (a slow receiver).
     """
 
     mode: str = "open"
     username: str = "hookuser"
     password: str = "hookpass"
+    hold: threading.Event | None = None
     received: list[Received] = field(default_factory=list)
     arrivals: queue.Queue[Received] = field(default_factory=queue.Queue)
     server: ThreadingHTTPServer | None = None
@@ -160,6 +162,8 @@ def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             item = Received(self.path, {k: v for k, v in self.headers.items()}, body)
             receiver.received.append(item)
             receiver.arrivals.put(item)
+            if receiver.hold is not None:
+                receiver.hold.wait(10)
             if receiver.mode == "bare401":
                 self._answer(401, b"no")
             elif receiver.mode == "challenge" and self.headers.get("Authorization") != (
@@ -194,6 +198,8 @@ class ReceiverFactory:
 
     def close(self) -> None:
         for receiver in self.started:
+            if receiver.hold is not None:
+                receiver.hold.set()
             assert receiver.server is not None
             receiver.server.shutdown()
             receiver.server.server_close()

@@ -351,9 +351,7 @@ class ProviderServer:
         """Configure with stack config (namespaced keys, e.g. ``bandwidth:apiUrl``); secret_keys are wrapped."""
         secrets = set(secret_keys)
         args = {k: secret(v) if k in secrets else v for k, v in config.items()}
-        response = self._call(
-            "Configure", provider_pb2.ConfigureRequest(args=to_struct(args), acceptSecrets=True)
-        )
+        response = self._call("Configure", provider_pb2.ConfigureRequest(args=to_struct(args), acceptSecrets=True))
         return ConfigureResult(bool(response.acceptSecrets), bool(response.supportsPreview))
 
     def check(self, olds: Mapping[str, Any], news: Mapping[str, Any], *, name: str = "sub") -> CheckResult:
@@ -365,9 +363,7 @@ class ProviderServer:
             type=TYPE_TOKEN,
         )
         response = self._call("Check", request)
-        return CheckResult(
-            from_struct(response.inputs), [(f.property, f.reason) for f in response.failures]
-        )
+        return CheckResult(from_struct(response.inputs), [(f.property, f.reason) for f in response.failures])
 
     def diff(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], *, name: str = "sub") -> DiffResult:
         request = provider_pb2.DiffRequest(
@@ -389,7 +385,10 @@ class ProviderServer:
 
     def create(self, props: Mapping[str, Any], *, name: str = "sub") -> CreateResult:
         request = provider_pb2.CreateRequest(
-            urn=self.urn(name, self.project), properties=to_struct(self.with_provider(props)), name=name, type=TYPE_TOKEN
+            urn=self.urn(name, self.project),
+            properties=to_struct(self.with_provider(props)),
+            name=name,
+            type=TYPE_TOKEN,
         )
         r = self._call("Create", request)
         return CreateResult(r.id, from_struct(r.properties))
@@ -409,9 +408,7 @@ class ProviderServer:
         returned_inputs = from_struct(r.inputs) if r.HasField("inputs") else None
         return ReadResult(r.id, from_struct(r.properties), returned_inputs)
 
-    def update(
-        self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], *, name: str = "sub"
-    ) -> UpdateResult:
+    def update(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], *, name: str = "sub") -> UpdateResult:
         request = provider_pb2.UpdateRequest(
             id=id_,
             urn=self.urn(name, self.project),
@@ -425,7 +422,11 @@ class ProviderServer:
 
     def delete(self, id_: str, props: Mapping[str, Any], *, name: str = "sub") -> None:
         request = provider_pb2.DeleteRequest(
-            id=id_, urn=self.urn(name, self.project), properties=to_struct(self.with_provider(props)), name=name, type=TYPE_TOKEN
+            id=id_,
+            urn=self.urn(name, self.project),
+            properties=to_struct(self.with_provider(props)),
+            name=name,
+            type=TYPE_TOKEN,
         )
         self._call("Delete", request)
 
@@ -689,7 +690,6 @@ class Engine:
                         yield name, key, value
 
 
-
 def record_figures(name: str, figures: Mapping[str, Any]) -> Path:
     """Print figures (visible with ``pytest -s``) and keep them in build/proofs/<name>.json for reports."""
     import json
@@ -701,3 +701,74 @@ def record_figures(name: str, figures: Mapping[str, Any]) -> Path:
     path.write_text(text + "\n")
     print(f"\n[{name}] {text}")
     return path
+
+
+class EmulatorProcess:
+    """The emulator as its own process (``python -m bandwidth_provider emulator --port 0``).
+
+    Benchmarks use it so that neither side of a comparison shares a GIL with the server it measures.
+    Control-plane calls go over HTTP (`state()`, `requests()`, `reset()`).
+    """
+
+    def __init__(self, *accounts: str, python: str = sys.executable, startup_timeout: float = 30.0) -> None:
+        self.accounts = accounts or ("9900000:emulator:emulator",)
+        self.python = python
+        self.startup_timeout = startup_timeout
+        self.api_url = ""
+        self.control_url = ""
+        self._proc: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> EmulatorProcess:
+        import re
+
+        cmd = [self.python, "-u", "-m", "bandwidth_provider", "emulator", "--port", "0"]
+        for account in self.accounts:
+            cmd += ["--account", account]
+        self._proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=provider_env(), cwd=REPO_ROOT
+        )
+        assert self._proc.stdout is not None
+        line = self._proc.stdout.readline()
+        match = re.search(r"API (\S+) \(control (\S+)\)", line)
+        if not match:
+            self.__exit__(None, None, None)
+            raise RuntimeError(f"emulator did not start: {line!r}")
+        self.api_url, self.control_url = match.group(1), match.group(2)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            self._proc.wait(timeout=30)
+            if self._proc.stdout is not None:
+                self._proc.stdout.close()
+            self._proc = None
+
+    def _control(self, method: str, path: str) -> Any:
+        import requests
+
+        response = requests.request(method, f"{self.control_url}/{path}", timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+    def state(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._control("GET", "state")
+        return result
+
+    def requests(self) -> list[dict[str, Any]]:
+        result = self._control("GET", "requests")
+        return list(result["requests"] if isinstance(result, dict) else result)
+
+    def reset(self) -> None:
+        self._control("POST", "reset")
+
+    def add_fault(self, **rule: Any) -> dict[str, Any]:
+        import requests
+
+        response = requests.post(f"{self.control_url}/faults", json=rule, timeout=60)
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def clear_faults(self) -> None:
+        self._control("DELETE", "faults")

@@ -459,3 +459,25 @@ def test_removing_a_resource_from_the_program_deletes_it(engine: Engine, emulato
     assert plan.deletes == ["orders"]
     assert [s["order_type"] for s in subscriptions(emulator)] == ["portins"]
     engine.destroy()
+
+
+def test_renew_before_turns_a_countdown_into_an_update(server: ProviderServer, emulator: Emulator) -> None:
+    wanted = {**ORDERS, "expiry": 86_400, "renew_before": 3_600}
+    sub_id, outs = create(server, wanted)
+    news = checked(server, wanted)
+    assert server.diff(sub_id, outs, news).changes == "none"
+
+    emulator.advance_clock(86_400 - 1_800)  # half an hour of lifetime left at the API
+    refreshed = server.read(sub_id, outs, news)
+    left = datetime.fromisoformat(refreshed.outputs["expires_at"].replace("Z", "+00:00")) - datetime.now(timezone.utc)
+    assert 0 < left.total_seconds() <= 1_800
+    assert f"subscription {sub_id} expires in" in server.stderr_text()  # the refresh warns
+
+    d = server.diff(sub_id, refreshed.outputs, news)
+    assert (d.changes, d.replaces) == ("some", [])
+    renewed = server.update(sub_id, refreshed.outputs, news)
+    left = datetime.fromisoformat(renewed.outputs["expires_at"].replace("Z", "+00:00")) - datetime.now(timezone.utc)
+    assert left.total_seconds() > 86_400 - 60
+    (sub,) = subscriptions(emulator)
+    assert sub["expiry"] > 86_400 - 60  # the PUT restarted the countdown at the API
+    assert server.diff(sub_id, renewed.outputs, news).changes == "none"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -130,7 +129,9 @@ def test_fault_cell(fault_server: ProviderServer, bw_emulator: Emulator, fault: 
     RESULTS[f"{fault} x {op}"] = {
         "outcome": "ok" if not errors else "ok after re-run",
         "first_error": errors[0] if errors else None,
-        "http_requests": [f"{r['method']} {r['status']}" + (f" ({r['fault']})" if r["fault"] else "") for r in new_requests],
+        "http_requests": [
+            f"{r['method']} {r['status']}" + (f" ({r['fault']})" if r["fault"] else "") for r in new_requests
+        ],
         "posts": sum(r["method"] == "POST" for r in new_requests),
         "seconds": round(elapsed, 2),
         "delayed_request_answered": late,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from tests.grpc.harness import (
     UNKNOWN,
     CheckFailed,
@@ -28,7 +29,9 @@ def toy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProviderServer]:
     server = ProviderServer(ToyProvider(), stderr_path=stderr)
     mp.undo()
     with server:
-        server.configure({"toy:greeting": "hello", "toy:echoEnv": "BANDWIDTH_PASSWORD,TOY_MARKER"}, secret_keys=["toy:greeting"])
+        server.configure(
+            {"toy:greeting": "hello", "toy:echoEnv": "BANDWIDTH_PASSWORD,TOY_MARKER"}, secret_keys=["toy:greeting"]
+        )
         yield server
 
 

@@ -51,7 +51,11 @@ N_PREVIEW = 100
 def hundred() -> dict[str, Decl]:
     return {
         f"sub{i:03d}": Decl(
-            {**ORDERS, "callback_url": f"https://hooks.example.com/bw/{i}", "callback_password": secret(CALLBACK_PASSWORD)},
+            {
+                **ORDERS,
+                "callback_url": f"https://hooks.example.com/bw/{i}",
+                "callback_password": secret(CALLBACK_PASSWORD),
+            },
             additional_secret_outputs=["callback_password"],
         )
         for i in range(N_PREVIEW)
@@ -80,7 +84,9 @@ def test_preview_of_100_subscriptions_makes_no_http_request(
     with ProviderServer(stderr_path=tmp_path / "stderr.txt") as bare:
         bare.configure({})
         offline = Engine(bare)
-        offline.state = {name: StackResource(r.id, r.inputs, r.outputs, r.secret_keys) for name, r in engine.state.items()}
+        offline.state = {
+            name: StackResource(r.id, r.inputs, r.outputs, r.secret_keys) for name, r in engine.state.items()
+        }
         t0 = time.perf_counter()
         plan = offline.preview(hundred())
         existing_preview_s = time.perf_counter() - t0
@@ -201,7 +207,10 @@ def test_no_secret_in_plain_text_fields_errors_or_stderr(leak_server: ProviderSe
         return result
 
     good = attempt("check", lambda: srv.check({}, ORDERS))
-    attempt("check-invalid", lambda: srv.check({}, {**ORDERS, "callback_url": "nope", "callback_password": "\x02" + CALLBACK_PASSWORD}))
+    attempt(
+        "check-invalid",
+        lambda: srv.check({}, {**ORDERS, "callback_url": "nope", "callback_password": "\x02" + CALLBACK_PASSWORD}),
+    )
     created = attempt("create", lambda: srv.create(good.inputs))
     sub_id, outs = created.id, created.outputs
     attempt("diff", lambda: srv.diff(sub_id, outs, srv.check({}, {**ORDERS, "callback_password": rotated}).inputs))
@@ -254,4 +263,3 @@ def test_no_secret_in_plain_text_fields_errors_or_stderr(leak_server: ProviderSe
             "error_samples": [e.strip().splitlines()[-1][:160] for e in errors],
         },
     )
-

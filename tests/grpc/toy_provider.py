@@ -88,4 +88,3 @@ class ToyProvider(ResourceProvider):
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         with _LOCK:
             _STORE.pop(id_, None)
-

@@ -85,11 +85,26 @@ def test_error_14500_spellings_map_to_docs_spelling(given_type: str, expected: s
 
 def test_every_14500_valid_value_except_import_to_accounts_is_accepted() -> None:
     # ERRS 14500 "Valid values" text; importToAccounts appears nowhere in §8, so it stays unknown.
-    listed = (
-        "portins, portouts, orders, disconnects, importToAccounts, dldas, lsrorders, e911s, tnoptions, "
-        "externalTns, lidbs, bulkPortins, importtnorders, removeImportedTnOrders, csrs, "
-        "emergencyEndpointGroup, emergencyNotificationGroup, tollFreePortingValidations"
-    ).split(", ")
+    listed = [
+        "portins",
+        "portouts",
+        "orders",
+        "disconnects",
+        "importToAccounts",
+        "dldas",
+        "lsrorders",
+        "e911s",
+        "tnoptions",
+        "externalTns",
+        "lidbs",
+        "bulkPortins",
+        "importtnorders",
+        "removeImportedTnOrders",
+        "csrs",
+        "emergencyEndpointGroup",
+        "emergencyNotificationGroup",
+        "tollFreePortingValidations",
+    ]
     rejected = [t for t in listed if check({**CALLBACK, "order_type": t})[1]]
     assert rejected == ["importToAccounts"]
 
@@ -236,7 +251,9 @@ def test_normalisation_is_idempotent_for_a_full_callback_spec() -> None:
             ("callback_username", 14505),
             id="14505-user-too-long",
         ),
-        pytest.param({**CALLBACK, "callback_url": "ftp://hooks.example.com/x"}, ("callback_url", 14506), id="14506-ftp"),
+        pytest.param(
+            {**CALLBACK, "callback_url": "ftp://hooks.example.com/x"}, ("callback_url", 14506), id="14506-ftp"
+        ),
         pytest.param({**CALLBACK, "callback_url": "hooks.example.com/x"}, ("callback_url", 14506), id="14506-relative"),
         pytest.param({**CALLBACK, "callback_url": "https:///x"}, ("callback_url", 14506), id="14506-no-host"),
         pytest.param(
@@ -483,7 +500,9 @@ def test_spec_is_immutable_and_compares_by_value() -> None:
 
 
 def test_repr_hides_password() -> None:
-    spec = SubscriptionSpec(order_type="orders", callback_url=URL, callback_username="hookuser", callback_password=PASSWORD)
+    spec = SubscriptionSpec(
+        order_type="orders", callback_url=URL, callback_username="hookuser", callback_password=PASSWORD
+    )
     assert PASSWORD not in repr(spec)
     assert PASSWORD not in str(spec)
     assert "hookuser" in repr(spec)
@@ -536,7 +555,9 @@ _scalars = st.one_of(
         ]
     ),
 )
-_junk = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3), max_leaves=5)
+_junk = st.recursive(
+    _scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3), max_leaves=5
+)
 _raw_inputs = st.dictionaries(st.sampled_from(SPEC_FIELDS) | st.text(max_size=8), _junk, max_size=len(SPEC_FIELDS) + 2)
 
 

@@ -89,7 +89,9 @@ REQUESTS: dict[str, SubscriptionSpec] = {
         email="ops@example.com",
         digest="DAILY",
     ),
-    "request_update_orders.xml": SubscriptionSpec(order_type="orders", callback_url=HOOKS + "orders", expiry=3122064000),
+    "request_update_orders.xml": SubscriptionSpec(
+        order_type="orders", callback_url=HOOKS + "orders", expiry=3122064000
+    ),
 }
 ALPHABETICAL = "request_update_alphabetical_with_id.xml"
 ALPHABETICAL_ID = "c01a23e3-eb99-4174-9598-77d5beadebcf"
@@ -302,7 +304,7 @@ def test_encode_error_matches_fixture() -> None:
     assert shape(wire.encode_error(14506, "Callback URL is invalid")) == shape(load("error_response_status.xml"))
 
 
-_xml_char = st.characters(exclude_categories=("Cs",)).filter(
+_xml_char = st.characters().filter(  # XML 1.0 Char production (no controls, surrogates, U+FFFE/U+FFFF)
     lambda ch: ch in "\t\n\r" or "\x20" <= ch <= "\ud7ff" or "\ue000" <= ch <= "\ufffd" or ch >= "\U00010000"
 )
 #: XML-legal text with a bias towards the characters that need escaping.
@@ -490,9 +492,7 @@ _email_local = st.lists(
     max_size=12,
 ).map("".join)
 _pem_b64 = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\n", max_size=80).map(
-    lambda body: base64.b64encode(
-        f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n".encode()
-    ).decode()
+    lambda body: base64.b64encode(f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n".encode()).decode()
 )
 _uuids = st.uuids().map(str)
 
@@ -509,7 +509,9 @@ def specs(draw: st.DrawFn) -> SubscriptionSpec:
         fields["email"] = draw(_email_local) + "@" + draw(st.sampled_from(["example.com", "mail.example.co.uk"]))
         fields["digest"] = draw(st.none() | st.sampled_from(catalog.DIGEST_VALUES))
     else:
-        scheme_host = draw(st.sampled_from(["https://hooks.example.com", "http://127.0.0.1:8080", "https://[::1]:8443"]))
+        scheme_host = draw(
+            st.sampled_from(["https://hooks.example.com", "http://127.0.0.1:8080", "https://[::1]:8443"])
+        )
         fields["callback_url"] = scheme_host + "/" + draw(_url_path)
         fields["expiry"] = draw(st.none() | st.integers(min_value=1, max_value=catalog.MAX_EXPIRY))
         if draw(st.booleans()):
@@ -568,22 +570,24 @@ def test_subscriptions_round_trip(subs: list[RemoteSubscription]) -> None:
     assert wire.decode_subscriptions(wire.encode_subscriptions(subs)) == subs
 
 
-_datetimes = st.datetimes(
-    min_value=datetime(1900, 1, 1),
-    max_value=datetime(2200, 1, 1),
-    timezones=st.none()
+_offsets = (
+    st.none()
     | st.just(UTC)
-    | st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59).map(lambda m: timezone(timedelta(minutes=m))),
-).map(lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000))  # the wire carries milliseconds
+    | st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59).map(
+        lambda minutes: timezone(timedelta(minutes=minutes))
+    )
+)
+_datetimes = st.tuples(st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)), _offsets).map(
+    # the wire carries milliseconds
+    lambda pair: pair[0].replace(microsecond=pair[0].microsecond // 1000 * 1000, tzinfo=pair[1])
+)
 
 
 @st.composite
 def notifications(draw: st.DrawFn) -> Notification:
     numbers = st.lists(st.text(alphabet="+0123456789", min_size=1, max_size=15), max_size=4).map(tuple)
     if draw(st.booleans()):
-        return Notification(
-            subscription_id=draw(_opt_text), event_type=draw(xml_text), telephone_numbers=draw(numbers)
-        )
+        return Notification(subscription_id=draw(_opt_text), event_type=draw(xml_text), telephone_numbers=draw(numbers))
     return Notification(
         subscription_id=draw(_opt_text),
         order_type=draw(_opt_text),
@@ -636,7 +640,8 @@ def dtd_server() -> Iterator[tuple[str, list[str]]]:
     hits: list[str] = []
     handler = type("Recorder", (_Recorder,), {"hits": hits})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # a short poll interval only bounds how long shutdown() takes; no test waits on it
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", hits
@@ -648,12 +653,11 @@ def dtd_server() -> Iterator[tuple[str, list[str]]]:
 
 def hostile_documents(base_url: str, secret_file: Path) -> dict[str, bytes]:
     file_url = secret_file.as_uri()
-    lol = '<!ENTITY lol0 "lol">' + "".join(
-        f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)
-    )
+    lol = '<!ENTITY lol0 "lol">' + "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10))
     docs = {
         "doctype-only": "<!DOCTYPE Subscription><Subscription><OrderType>orders</OrderType></Subscription>",
-        "internal-entity": '<!DOCTYPE Subscription [<!ENTITY t "orders">]><Subscription><OrderType>&t;</OrderType></Subscription>',
+        "internal-entity": '<!DOCTYPE Subscription [<!ENTITY t "orders">]>'
+        "<Subscription><OrderType>&t;</OrderType></Subscription>",
         "billion-laughs": f"<!DOCTYPE Subscription [{lol}]><Subscription><OrderType>&lol9;</OrderType></Subscription>",
         "quadratic-blowup": '<!DOCTYPE Subscription [<!ENTITY a "'
         + "x" * 50_000
@@ -674,7 +678,9 @@ def hostile_documents(base_url: str, secret_file: Path) -> dict[str, bytes]:
     }
     out = {name: ('<?xml version="1.0" encoding="UTF-8"?>\n' + doc).encode() for name, doc in docs.items()}
     # The same attack in UTF-16, which a byte-level "<!DOCTYPE" check cannot see.
-    out["billion-laughs-utf16"] = ('<?xml version="1.0" encoding="UTF-16"?>\n' + docs["billion-laughs"]).encode("utf-16")
+    out["billion-laughs-utf16"] = ('<?xml version="1.0" encoding="UTF-16"?>\n' + docs["billion-laughs"]).encode(
+        "utf-16"
+    )
     out["external-file-utf16"] = ('<?xml version="1.0" encoding="UTF-16"?>\n' + docs["external-file-entity"]).encode(
         "utf-16"
     )
@@ -682,7 +688,9 @@ def hostile_documents(base_url: str, secret_file: Path) -> dict[str, bytes]:
 
 
 def _as(body: bytes, root: str) -> bytes:
-    return body.replace(b"Subscription", root.encode()).replace("Subscription".encode("utf-16-le"), root.encode("utf-16-le"))
+    return body.replace(b"Subscription", root.encode()).replace(
+        "Subscription".encode("utf-16-le"), root.encode("utf-16-le")
+    )
 
 
 HOSTILE_NAMES = [
@@ -703,9 +711,7 @@ HOSTILE_NAMES = [
 
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
-def test_hostile_xml_refused_by_every_reader(
-    name: str, dtd_server: tuple[str, list[str]], tmp_path: Path
-) -> None:
+def test_hostile_xml_refused_by_every_reader(name: str, dtd_server: tuple[str, list[str]], tmp_path: Path) -> None:
     base_url, hits = dtd_server
     secret_file = tmp_path / "secret.txt"
     secret_file.write_text(SECRET_MARKER)
@@ -727,10 +733,40 @@ def test_hostile_xml_refused_by_every_reader(
     assert hits == []  # nothing was fetched from the network
 
 
+def test_canary_file_attacks_do_leak_with_a_permissive_parser(tmp_path: Path) -> None:
+    # Proves the secret-marker assertions above can fail: the same documents leak when parsed naively.
+    secret_file = tmp_path / "secret.txt"
+    secret_file.write_text(SECRET_MARKER)
+    dtd_file = tmp_path / "evil.dtd"
+    dtd_file.write_text(f'<!ENTITY leak "{SECRET_MARKER}">')
+    entity = hostile_documents("http://127.0.0.1:9", secret_file)["external-file-entity"]
+    naive = etree.XMLParser(resolve_entities=True, load_dtd=True)
+    assert etree.fromstring(entity, naive).findtext("OrderType") == SECRET_MARKER
+    dtd = f'<!DOCTYPE Subscription SYSTEM "{dtd_file.as_uri()}"><Subscription>&leak;</Subscription>'.encode()
+    assert etree.fromstring(dtd, naive).text == SECRET_MARKER
+
+
+@pytest.mark.skipif(
+    "http" not in getattr(etree, "LIBXML_FEATURES", {"http"}),
+    reason="this libxml2 build has no HTTP client, so no parser could fetch from the canary server",
+)
+def test_canary_server_sees_a_fetching_parser(dtd_server: tuple[str, list[str]]) -> None:
+    # Proves `hits == []` above can fail where libxml2 can fetch over HTTP.
+    base_url, hits = dtd_server
+    doc = f'<!DOCTYPE r SYSTEM "{base_url}/evil.dtd"><r>&leak;</r>'.encode()
+    root = etree.fromstring(doc, etree.XMLParser(load_dtd=True, no_network=False, resolve_entities=True))
+    assert hits == ["/evil.dtd"]
+    assert root.text == SECRET_MARKER
+
+
 def test_hostile_check_is_not_fooled_by_a_valid_body_with_doctype_text_in_content() -> None:
     # "<!DOCTYPE" inside escaped text is harmless and must not be mistaken for a declaration
     # by the parser-level check (the notification reader's byte pre-check is allowed to be stricter).
-    body = b"<SubscriptionsResponse><Subscriptions><Subscription><SubscriptionId>&lt;!DOCTYPE x&gt;</SubscriptionId></Subscription></Subscriptions></SubscriptionsResponse>"
+    body = (
+        b"<SubscriptionsResponse><Subscriptions><Subscription>"
+        b"<SubscriptionId>&lt;!DOCTYPE x&gt;</SubscriptionId>"
+        b"</Subscription></Subscriptions></SubscriptionsResponse>"
+    )
     assert [s.subscription_id for s in wire.decode_subscriptions(body)] == ["<!DOCTYPE x>"]
 
 

@@ -36,9 +36,7 @@ class Recorder(pulumi.runtime.Mocks):
         return [r for r in self.resources if r.typ == typ]
 
 
-def run_program(
-    path: Path, *, project: str, config: dict[str, str], recorder: Recorder
-) -> dict[str, Any]:
+def run_program(path: Path, *, project: str, config: dict[str, str], recorder: Recorder) -> dict[str, Any]:
     """Execute the program; returns its globals once every resource has been registered."""
     pulumi.runtime.set_mocks(recorder, project=project, stack="test", preview=False)
     for key, value in config.items():

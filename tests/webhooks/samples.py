@@ -4,7 +4,9 @@ from __future__ import annotations
 
 DECL = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
-ORDER_COMPLETE = DECL + b"""<Notification>
+ORDER_COMPLETE = (
+    DECL
+    + b"""<Notification>
   <Status>COMPLETE</Status>
   <SubscriptionId>e73f1bf9-f300-4f72-9eea-e2f4ea32e024</SubscriptionId>
   <Message>Created a new number order for 1 number from BLACKSHEAR, GA</Message>
@@ -16,8 +18,11 @@ ORDER_COMPLETE = DECL + b"""<Notification>
   <LastModifiedDate>2024-02-22T20:40:47.539Z</LastModifiedDate>
 </Notification>
 """
+)
 
-ORDER_FAILED = DECL + b"""<Notification>
+ORDER_FAILED = (
+    DECL
+    + b"""<Notification>
   <Status>FAILED</Status>
   <SubscriptionId>333643f0-3eac-4c8f-8b15-c712f49e09fe</SubscriptionId>
   <Message>5005: The telephone number is unavailable for ordering</Message>
@@ -28,8 +33,11 @@ ORDER_FAILED = DECL + b"""<Notification>
   </CompletedTelephoneNumbers>
 </Notification>
 """
+)
 
-CSRS = DECL + b"""<Notification>
+CSRS = (
+    DECL
+    + b"""<Notification>
   <Status>COMPLETE</Status>
   <SubscriptionId>bfdf89f4-8d0c-4415-a203-ceb7afe00f88</SubscriptionId>
   <Message>The CSR request is complete.</Message>
@@ -37,8 +45,11 @@ CSRS = DECL + b"""<Notification>
   <OrderType>csrs</OrderType>
 </Notification>
 """
+)
 
-PORTIN_FOC = DECL + b"""<Notification>
+PORTIN_FOC = (
+    DECL
+    + b"""<Notification>
   <SubscriptionId>0b3aa54d-0ce5-4f5b-bd75-1c30967b197f</SubscriptionId>
   <OrderType>portins</OrderType>
   <OrderId>ee456cfb-d237-4adc-b3f8-9db03d2e62a2</OrderId>
@@ -48,6 +59,7 @@ PORTIN_FOC = DECL + b"""<Notification>
   <ActualFocDate>2023-09-12T00:00:00Z</ActualFocDate>
 </Notification>
 """
+)
 
 EVENT_IMPACTED = b"""<?xml version="1.0"?>
 <Notification>

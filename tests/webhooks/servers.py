@@ -44,7 +44,10 @@ def serve_wsgi(app: Any) -> Iterator[str]:
 
 @contextmanager
 def kit_receiver(
-    *, username: str | None, password: str | None, handler: Callable[[Notification], object] | None = None,
+    *,
+    username: str | None,
+    password: str | None,
+    handler: Callable[[Notification], object] | None = None,
     **kwargs: Any,
 ) -> Iterator[KitReceiver]:
     received: queue.Queue[Notification] = queue.Queue()

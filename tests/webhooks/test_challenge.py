@@ -142,3 +142,13 @@ def test_caller_session_is_left_open_and_reused() -> None:
         again = post_with_challenge(srv.url, b"<x/>", username="hook", password=PASSWORD, session=session)
     assert again.accepted
     assert len(srv.requests) == 3
+
+
+def test_url_with_embedded_credentials_is_never_contacted() -> None:
+    with scripted_server([(200, {}, b"")]) as srv:
+        url = srv.url.replace("http://", "http://user:inurl-secret@")
+        result = post_with_challenge(url, b"<x/>", username="hook", password=PASSWORD)
+    assert srv.requests == []
+    assert not result.accepted
+    assert result.status_text == "ERROR: invalid callback URL: embedded credentials"
+    assert "inurl-secret" not in repr(result)

@@ -82,7 +82,8 @@ def test_malformed_bodies(handler: Any) -> None:
     assert handler(bad_b64, None)["statusCode"] == 400
     assert handler(_event(b"<Notification>", auth=auth), None)["statusCode"] == 400
     assert handler(_event(None, auth=auth), None)["statusCode"] == 400
-    assert handler(_event(samples.EVENT_IMPACTED.replace(b"9192345678", b"&xxe;"), auth=auth), None)["statusCode"] == 400
+    entity = samples.EVENT_IMPACTED.replace(b"9192345678", b"&xxe;")
+    assert handler(_event(entity, auth=auth), None)["statusCode"] == 400
 
 
 def test_header_case_and_missing_request_context(received: list[Notification]) -> None:
@@ -110,9 +111,14 @@ def test_same_semantics_as_wsgi() -> None:
 
     receiver = Receiver(lambda n: None, username=USER, password=PASSWORD)
     handler = make_lambda_handler(lambda n: None, username=USER, password=PASSWORD)
-    cases = [("POST", None, samples.CSRS), ("POST", _basic(USER, PASSWORD), samples.CSRS),
-             ("PUT", _basic(USER, PASSWORD), samples.CSRS), ("POST", _basic(USER, PASSWORD), b"junk")]
+    cases = [
+        ("POST", None, samples.CSRS),
+        ("POST", _basic(USER, PASSWORD), samples.CSRS),
+        ("PUT", _basic(USER, PASSWORD), samples.CSRS),
+        ("POST", _basic(USER, PASSWORD), b"junk"),
+    ]
     for method, auth, body in cases:
-        assert handler(_event(body, method=method, auth=auth), None)["statusCode"] == receiver.respond(
-            method, auth, body
-        ).status
+        assert (
+            handler(_event(body, method=method, auth=auth), None)["statusCode"]
+            == receiver.respond(method, auth, body).status
+        )

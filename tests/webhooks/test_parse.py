@@ -104,7 +104,8 @@ HOSTILE = {
     "external_entity": EXTERNAL_ENTITY,
     "external_dtd": EXTERNAL_DTD,
     "parameter_entity": PARAMETER_ENTITY,
-    "utf16_doctype": EXTERNAL_ENTITY.decode().replace('version="1.0"', 'version="1.0" encoding="UTF-16"')
+    "utf16_doctype": EXTERNAL_ENTITY.decode()
+    .replace('version="1.0"', 'version="1.0" encoding="UTF-16"')
     .encode("utf-16"),
     "undeclared_entity": b"<Notification><Message>&lol;</Message></Notification>",
     "wrong_root": b"<Subscription><OrderType>orders</OrderType></Subscription>",

@@ -91,9 +91,10 @@ def test_handler_failure_is_500_without_leaking_the_exception(caplog: pytest.Log
     def explode(_n: Notification) -> None:
         raise RuntimeError("db password is hunter2")
 
-    with caplog.at_level(logging.ERROR, logger="bandwidth_provider.webhooks"), kit_receiver(
-        username=USER, password=PASSWORD, handler=explode
-    ) as rx:
+    with (
+        caplog.at_level(logging.ERROR, logger="bandwidth_provider.webhooks"),
+        kit_receiver(username=USER, password=PASSWORD, handler=explode) as rx,
+    ):
         result = post_with_challenge(rx.url, samples.ORDER_COMPLETE, username=USER, password=PASSWORD, timeout=5)
     assert result.attempts[-1].status == 500
     assert "hunter2" not in result.status_text

@@ -32,8 +32,22 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_subprocess_accepted_with_challenge() -> None:
     order_id = str(uuid.uuid4())
     with kit_receiver(username=USER, password=PASSWORD) as rx:
-        proc = _run("--to", rx.url, "--order-type", "Orders", "--status", "complete", "--order-id", order_id,
-                    "--telephone-number", "9195550123", "--username", USER, "--password", PASSWORD)
+        proc = _run(
+            "--to",
+            rx.url,
+            "--order-type",
+            "Orders",
+            "--status",
+            "complete",
+            "--order-id",
+            order_id,
+            "--telephone-number",
+            "9195550123",
+            "--username",
+            USER,
+            "--password",
+            PASSWORD,
+        )
     assert proc.returncode == 0, proc.stderr
     got = rx.received.get_nowait()
     assert (got.order_type, got.status, got.order_id) == ("orders", "COMPLETE", order_id)
@@ -55,8 +69,9 @@ def test_subprocess_rejected_and_bare_401() -> None:
     assert "hint: the receiver rejected the credentials" in wrong.stdout
     assert rx.received.empty()
     with serve_wsgi(bare_401_app) as url:
-        lost = _run("--to", url, "--order-type", "portins", "--status", "FOC", "--username", USER,
-                    "--password", PASSWORD)
+        lost = _run(
+            "--to", url, "--order-type", "portins", "--status", "FOC", "--username", USER, "--password", PASSWORD
+        )
     assert lost.returncode == 1
     assert "no WWW-Authenticate" in lost.stdout
     assert "every notification would be lost" in lost.stdout
@@ -66,8 +81,22 @@ def test_subprocess_rejected_and_bare_401() -> None:
 
 def test_event_with_number_list_switch(capsys: pytest.CaptureFixture[str]) -> None:
     with kit_receiver(username=None, password=None) as rx:
-        code = main(["trigger", "--to", rx.url, "--event-type", "MESSAGING_LOST", "--telephone-number", "1",
-                     "--telephone-number", "2", "--number-list-tag", "CompletedTelephoneNumbers", "--show-body"])
+        code = main(
+            [
+                "trigger",
+                "--to",
+                rx.url,
+                "--event-type",
+                "MESSAGING_LOST",
+                "--telephone-number",
+                "1",
+                "--telephone-number",
+                "2",
+                "--number-list-tag",
+                "CompletedTelephoneNumbers",
+                "--show-body",
+            ]
+        )
     out = capsys.readouterr().out
     assert code == 0
     assert "<CompletedTelephoneNumbers>" in out and "<ImpactedTelephoneNumbers>" not in out
@@ -78,8 +107,23 @@ def test_event_with_number_list_switch(capsys: pytest.CaptureFixture[str]) -> No
 
 def test_accepting_without_credentials_is_flagged(capsys: pytest.CaptureFixture[str]) -> None:
     with kit_receiver(username=None, password=None) as rx:
-        code = main(["trigger", "--to", rx.url, "--order-type", "csrs", "--status", "ACTION_REQUIRED",
-                     "--customer-order-id", "ref-7", "--username", USER, "--password", PASSWORD])
+        code = main(
+            [
+                "trigger",
+                "--to",
+                rx.url,
+                "--order-type",
+                "csrs",
+                "--status",
+                "ACTION_REQUIRED",
+                "--customer-order-id",
+                "ref-7",
+                "--username",
+                USER,
+                "--password",
+                PASSWORD,
+            ]
+        )
     out = capsys.readouterr().out
     assert code == 0
     assert "accepted WITHOUT credentials" in out
@@ -109,8 +153,7 @@ def test_unreachable_receiver_exits_1(capsys: pytest.CaptureFixture[str]) -> Non
     ("args", "message"),
     [
         (["--order-type", "ordres", "--status", "COMPLETE"], "allowed values: " + ", ".join(catalog.ORDER_TYPES)),
-        (["--order-type", "orders", "--status", "FOC"],
-         "allowed values: " + ", ".join(catalog.ORDER_TYPES["orders"])),
+        (["--order-type", "orders", "--status", "FOC"], "allowed values: " + ", ".join(catalog.ORDER_TYPES["orders"])),
         (["--order-type", "orders"], "--status is required"),
         (["--event-type", "MESSAGING_GAINED"], "allowed values: MESSAGING_LOST"),
         (["--event-type", "MESSAGING_LOST", "--status", "COMPLETE"], "only apply to order notifications"),
@@ -127,11 +170,15 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], args: list[str]
     assert err.count("\n") == 1
 
 
-@pytest.mark.parametrize("url", ["ftp://127.0.0.1/x", "/relative", "http://user:pw@127.0.0.1:8080/x"])
+@pytest.mark.parametrize(
+    "url", ["ftp://127.0.0.1/x", "/relative", "http://user:pw-Leak@127.0.0.1:8080/x", "ftp://u:pw-Leak@h/"]
+)
 def test_bad_urls_exit_2(capsys: pytest.CaptureFixture[str], url: str) -> None:
     code = main(["trigger", "--to", url, "--order-type", "orders", "--status", "COMPLETE"])
+    err = capsys.readouterr().err
     assert code == 2
-    assert "--to" in capsys.readouterr().err
+    assert "--to" in err
+    assert "pw-Leak" not in err
 
 
 def test_argparse_usage_errors_exit_2() -> None:

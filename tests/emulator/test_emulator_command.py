@@ -1,0 +1,150 @@
+"""`python -m bandwidth_provider emulator` as a real subprocess: ready line, API, signals, exit codes."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from .helpers import created_id, ids, parse, subscription_xml
+
+READY = re.compile(r"Bandwidth emulator ready: API (http://127\.0\.0\.1:(\d+)/api) \(control (\S+)\)")
+
+
+class Running:
+    def __init__(self, *args: str) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bandwidth_provider", "emulator", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.stdout: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.stdout.append(line)
+            self.lines.put(line)
+
+    def ready(self) -> re.Match[str]:
+        line = self.lines.get(timeout=20)
+        match = READY.search(line)
+        assert match, line
+        return match
+
+    def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str, str]:
+        self.proc.send_signal(sig)
+        code = self.proc.wait(timeout=20)
+        self._reader.join(timeout=5)
+        assert self.proc.stderr is not None
+        return code, "".join(self.stdout), self.proc.stderr.read()
+
+
+@pytest.fixture
+def launch() -> Iterator[type[Running]]:
+    started: list[Running] = []
+
+    class Tracked(Running):
+        def __init__(self, *args: str) -> None:
+            super().__init__(*args)
+            started.append(self)
+
+    yield Tracked
+    for running in started:
+        if running.proc.poll() is None:
+            running.proc.kill()
+            running.proc.wait(timeout=10)
+
+
+def test_command_serves_the_documented_xml_and_stops_on_sigterm(launch: type[Running]) -> None:
+    running = launch("--port", "0")
+    match = running.ready()
+    api_url, port, control_url = match.group(1), int(match.group(2)), match.group(3)
+    assert port > 0 and control_url == f"http://127.0.0.1:{port}/_emulator"
+    # the curl equivalent from the brief: curl -u emulator:emulator .../api/accounts/9900000/subscriptions
+    listed = requests.get(f"{api_url}/accounts/9900000/subscriptions", auth=("emulator", "emulator"))
+    assert listed.status_code == 200
+    assert listed.headers["Content-Type"] == "application/xml"
+    assert parse(listed).tag == "SubscriptionsResponse"
+    sid = created_id(
+        requests.post(
+            f"{api_url}/accounts/9900000/subscriptions", data=subscription_xml(), auth=("emulator", "emulator")
+        )
+    )
+    assert requests.get(f"{control_url}/state").json()["subscriptions"][0]["subscription_id"] == sid
+    code, out, err = running.stop(signal.SIGTERM)
+    assert code == 0, err
+    assert "emulator" not in out.split("accounts:")[-1]  # account ids are listed, never credentials
+
+
+def test_command_accounts_oauth_and_sigint(launch: type[Running]) -> None:
+    running = launch(
+        "--port",
+        "0",
+        "--account",
+        "123:alice:al1ce-Secret",
+        "--oauth-client",
+        "cid:c-Secret:with:colons:123",
+        "--validation-status",
+        "404",
+    )
+    api_url = running.ready().group(1)
+    url = f"{api_url}/accounts/123/subscriptions"
+    assert requests.get(url, auth=("emulator", "emulator")).status_code == 401  # no default account now
+    assert ids(requests.get(url, auth=("alice", "al1ce-Secret"))) == []
+    token = requests.post(
+        api_url + "/v1/oauth2/token", data={"grant_type": "client_credentials"}, auth=("cid", "c-Secret:with:colons")
+    )
+    assert token.status_code == 200
+    bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    assert requests.post(url, data=subscription_xml(url="nope"), headers=bearer).status_code == 404
+    code, out, err = running.stop(signal.SIGINT)
+    assert code == 0, err
+    for secret in ("al1ce-Secret", "c-Secret"):
+        assert secret not in out and secret not in err
+
+
+def test_command_file_db_persists(launch: type[Running], tmp_path: Path) -> None:
+    db = str(tmp_path / "state.sqlite")
+    first = launch("--port", "0", "--db", db)
+    api_url = first.ready().group(1)
+    url = f"{api_url}/accounts/9900000/subscriptions"
+    sid = created_id(requests.post(url, data=subscription_xml(), auth=("emulator", "emulator")))
+    assert first.stop()[0] == 0
+    second = launch("--port", "0", "--db", db)
+    url = f"{second.ready().group(1)}/accounts/9900000/subscriptions"
+    assert ids(requests.get(url, auth=("emulator", "emulator"))) == [sid]
+    assert second.stop()[0] == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--account", "only-an-id"],
+        ["--account", "1:user-without-password-S3cret:"],
+        ["--oauth-client", "cid:S3cret-no-account"],
+        ["--port", "70000"],
+        ["--validation-status", "500"],
+    ],
+)
+def test_usage_errors_exit_2_without_echoing_values(args: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bandwidth_provider", "emulator", *args], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert "S3cret" not in result.stderr and "S3cret" not in result.stdout
