@@ -42,6 +42,8 @@ REPLACE_KEYS = ("order_type", "event_type", "order_id", "account_id")
 #: Write-only: the API never returns it, so it is compared with the last applied value only.
 WRITE_ONLY = ("callback_password",)
 EXPIRY_WARNING = timedelta(days=7)
+#: POSTs a create may send in all, each after the list proved the previous one did not land.
+RECONCILE_ATTEMPTS = 3
 # Guards the per-process client cache; module-level so no lock ever sits on a pickled instance.
 _CLIENTS_LOCK = threading.Lock()
 
@@ -209,21 +211,24 @@ class SubscriptionProvider(ResourceProvider):
         return client.get_subscription(adopt_id)
 
     def _post_once(self, client: DashboardClient, spec: SubscriptionSpec) -> RemoteSubscription:
-        try:
-            new_id = client.create_subscription(spec)
-        except (AmbiguousWriteError, ConflictError) as exc:
-            existing = client.find_matching(spec)
-            if existing is None:
-                if isinstance(exc, ConflictError):
+        """POST, reconciling by target + destination after every ambiguous failure or 409.
+
+        A re-POST happens only when the list provably lacks the subscription; a slow original that
+        lands meanwhile makes the re-POST answer 409, which sends us back to the list.
+        """
+        for attempt in range(1, RECONCILE_ATTEMPTS + 1):
+            try:
+                return RemoteSubscription(subscription_id=client.create_subscription(spec), expiry=spec.expiry)
+            except (AmbiguousWriteError, ConflictError) as exc:
+                existing = client.find_matching(spec)
+                if existing is not None:
+                    why = "already existed (409)" if isinstance(exc, ConflictError) else "was created despite an error"
+                    pulumi.log.warn(f"subscription {existing.subscription_id} {why}; taking it over")
+                    client.update_subscription(existing.subscription_id, spec)
+                    return RemoteSubscription(subscription_id=existing.subscription_id, expiry=spec.expiry)
+                if attempt == RECONCILE_ATTEMPTS:
                     raise
-                # The ambiguous POST provably did not land: the list does not show it. Safe to send again.
-                new_id = client.create_subscription(spec)
-            else:
-                what = "already existed (409)" if isinstance(exc, ConflictError) else "was created despite an error"
-                pulumi.log.warn(f"subscription {existing.subscription_id} {what}; taking it over")
-                client.update_subscription(existing.subscription_id, spec)
-                new_id = existing.subscription_id
-        return RemoteSubscription(subscription_id=new_id, expiry=spec.expiry)
+        raise AssertionError("unreachable")
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Full PUT (the API replaces every field, so credentials are re-sent); complete outputs."""

@@ -4,6 +4,8 @@ Validation is `spec.normalize_fields` with the API's 1-day default expiry, so th
 exactly what our own client refuses to send; the first problem picks the error code, whose canonical
 description (§6.3) is followed by the detail. Expiry is shown rounded *up* to whole seconds, so a
 subscription shows its full configured lifetime right after a write and never shows 0 while alive.
+The configurable validation status (400, or the docs' 404) applies to POST; PUT validation errors are
+always 400, as OAS and RAML document for PUT.
 """
 
 from __future__ import annotations

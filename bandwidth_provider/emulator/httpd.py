@@ -143,7 +143,12 @@ class _Handler(BaseHTTPRequestHandler):
             if not is_loopback(self.client_address[0]):
                 self._send(json_response(403, {"error": "the control plane only answers loopback clients"}))
                 return
-            self._send(self.server.control.handle(self.command, path, query, body))
+            try:
+                response = self.server.control.handle(self.command, path, query, body)
+            except Exception:
+                log.exception("internal error handling %s %s", self.command, path)
+                response = json_response(500, {"error": "internal emulator error"})
+            self._send(response)
             return
         self.server.connections.used_for_api(self.conn_id)
         fault = self.server.faults.take(self.command, self.path)
