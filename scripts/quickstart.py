@@ -56,17 +56,34 @@ def start_emulator(state_dir: Path) -> tuple[subprocess.Popen[str], str]:
     return proc, match.group(1)
 
 
-def show_emulator(api_url: str) -> None:
+SAMPLE = b"""<Subscription><OrderType>orders</OrderType><CallbackSubscription>
+<URL>https://hooks.example.com/bw/orders</URL><Expiry>3600</Expiry></CallbackSubscription></Subscription>"""
+
+
+def call_emulator(method: str, url: str, body: bytes | None = None) -> None:
+    """One raw API call, printed: the emulator speaks Bandwidth's XML, not a private dialect."""
     import base64
     import urllib.request
 
-    url = f"{api_url}/accounts/{ACCOUNT}/subscriptions"
-    step(f"GET {url} (Basic {USER}:***)")
+    step(f"{method} {url} (Basic {USER}:***)")
     token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
-    request = urllib.request.Request(url, headers={"Authorization": f"Basic {token}"})
+    headers = {"Authorization": f"Basic {token}", "Content-Type": "application/xml"}
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)
     with urllib.request.urlopen(request, timeout=10) as response:
-        print(response.status, response.headers.get("Content-Type"))
+        location = response.headers.get("Location")
+        print(response.status, response.headers.get("Content-Type") or "", f"Location: {location}" if location else "")
         print(response.read().decode())
+
+
+def show_emulator(api_url: str) -> None:
+    call_emulator("GET", f"{api_url}/accounts/{ACCOUNT}/subscriptions")
+
+
+def exercise_emulator(api_url: str) -> None:
+    """Without the CLI: create, list and delete one subscription by hand."""
+    collection = f"{api_url}/accounts/{ACCOUNT}/subscriptions"
+    call_emulator("POST", collection, SAMPLE)
+    call_emulator("GET", collection)
 
 
 def pulumi(*args: str, env: dict[str, str]) -> None:
@@ -113,6 +130,7 @@ def main() -> int:
     try:
         show_emulator(api_url)
         if shutil.which("pulumi") is None:
+            exercise_emulator(api_url)
             print(
                 "\nThe emulator works, but the Pulumi CLI is not installed, so the quickstart cannot run.\n"
                 "Install it (https://www.pulumi.com/docs/install/):\n"
