@@ -48,15 +48,7 @@ def main() -> int:
     args = parser.parse_args()
 
     with EmulatorProcess(f"{ACCOUNT}:{USER}:{PASSWORD}") as emu, ProviderServer() as server:
-        server.configure(
-            {
-                "bandwidth:apiUrl": emu.api_url,
-                "bandwidth:accountId": ACCOUNT,
-                "bandwidth:username": USER,
-                "bandwidth:password": PASSWORD,
-            },
-            secret_keys=["bandwidth:password"],
-        )
+        server.configure_basic(emu.api_url, ACCOUNT, USER, PASSWORD)
         with ThreadPoolExecutor(args.threads) as pool:
             checked = list(pool.map(lambda i: server.check({}, inputs(i), name=f"s{i}").inputs, range(args.n)))
         emu.reset()  # count only what the creates do

@@ -104,15 +104,7 @@ def main() -> int:
 
     figures: dict[str, Any] = {"n": args.n, "target": TARGET}
     with EmulatorProcess(f"{ACCOUNT}:{USER}:{PASSWORD}") as emu, ProviderServer() as server:
-        server.configure(
-            {
-                "bandwidth:apiUrl": emu.api_url,
-                "bandwidth:accountId": ACCOUNT,
-                "bandwidth:username": USER,
-                "bandwidth:password": PASSWORD,
-            },
-            secret_keys=["bandwidth:password"],
-        )
+        server.configure_basic(emu.api_url, ACCOUNT, USER, PASSWORD)
         rounds = {"loopback": 0.0, f"api_latency_{args.latency_ms:g}ms": args.latency_ms}
         for label, latency in rounds.items():
             emu.clear_faults()

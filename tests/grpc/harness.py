@@ -354,6 +354,16 @@ class ProviderServer:
         response = self._call("Configure", provider_pb2.ConfigureRequest(args=to_struct(args), acceptSecrets=True))
         return ConfigureResult(bool(response.acceptSecrets), bool(response.supportsPreview))
 
+    def configure_basic(self, api_url: str, account: str, username: str, password: str) -> ConfigureResult:
+        """Stack config for one account with Basic auth, the password as a secret (as `config set --secret`)."""
+        config = {
+            "bandwidth:apiUrl": api_url,
+            "bandwidth:accountId": account,
+            "bandwidth:username": username,
+            "bandwidth:password": password,
+        }
+        return self.configure(config, secret_keys=["bandwidth:password"])
+
     def check(self, olds: Mapping[str, Any], news: Mapping[str, Any], *, name: str = "sub") -> CheckResult:
         request = provider_pb2.CheckRequest(
             urn=self.urn(name, self.project),

@@ -201,3 +201,20 @@ def test_serialized_provider_is_small_and_holds_nothing_configured(emulator: Emu
     restored = dill.loads(__import__("base64").b64decode(serialized))
     assert isinstance(restored, SubscriptionProvider)
     assert vars(restored) == {}
+
+
+def test_refresh_warns_when_the_last_delivery_failed(emulator: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on: every delivery fails
+        probe.bind(("127.0.0.1", 0))
+        dead_url = f"http://127.0.0.1:{probe.getsockname()[1]}/hook"
+    provider = configured(emulator)
+    sub_id, outs = create(provider, {"order_type": "orders", "callback_url": dead_url})
+    emulator.notify({"accountId": "9900000", "orderType": "orders", "status": "COMPLETE"})
+    assert len(emulator.deliveries(min_count=1, timeout=10)) == 1
+    capsys.readouterr()
+
+    read = provider.read(sub_id, outs)
+    assert read.outs is not None and read.outs["status"].startswith("ERROR")
+    assert f"subscription {sub_id}: last delivery to {dead_url} failed" in capsys.readouterr().err
