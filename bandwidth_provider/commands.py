@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from . import catalog
 from .errors import BandwidthError
-from .spec import SPEC_FIELDS, normalize_fields
+from .spec import SPEC_FIELDS, canonical_choice, canonical_order_type
 from .wire import NUMBER_LIST_TAGS, Notification, RemoteSubscription, encode_notification
 
 if TYPE_CHECKING:
@@ -94,12 +94,12 @@ def _add_trigger(subparsers: Any) -> None:
 
 def _canonical_order_type(value: str) -> str:
     """The docs spelling, by the same rule the resource's check uses (any case, 14500 aliases)."""
-    normalized, problems = normalize_fields({"order_type": value})
-    if any(p.property == "order_type" for p in problems):
+    canonical = canonical_order_type(value)
+    if canonical is None:
         raise UsageError(
             f"--order-type {value!r} is not a known order type; allowed values: {', '.join(catalog.ORDER_TYPES)}"
         )
-    return str(normalized["order_type"])
+    return canonical
 
 
 def _canonical_status(order_type: str, value: str | None) -> str:
@@ -108,7 +108,7 @@ def _canonical_status(order_type: str, value: str | None) -> str:
         raise UsageError(
             f"--status is required with --order-type; allowed values for {order_type}: {', '.join(allowed)}"
         )
-    canonical = {s.casefold(): s for s in allowed}.get(value.strip().casefold())
+    canonical = canonical_choice(value, allowed)
     if canonical is None:
         raise UsageError(
             f"--status {value!r} is not a state {order_type} notifications carry; allowed values: {', '.join(allowed)}"
@@ -122,7 +122,7 @@ def build_notification(args: argparse.Namespace, now: datetime | None = None) ->
     subscription_id = args.subscription_id or str(uuid.uuid4())
     numbers = tuple(n.strip() for n in args.telephone_number if n.strip())
     if args.event_type is not None:
-        event = {e.casefold(): e for e in catalog.EVENT_TYPES}.get(args.event_type.strip().casefold())
+        event = canonical_choice(args.event_type, catalog.EVENT_TYPES)
         if event is None:
             raise UsageError(
                 f"--event-type {args.event_type!r} is not valid; allowed values: {', '.join(catalog.EVENT_TYPES)}"
@@ -244,31 +244,32 @@ def run_trigger(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 # ---------------------------------------------------------------- credentials shared by list and export
 
-_CREDENTIAL_FLAGS = (
-    ("--api-url", "bandwidth:apiUrl", "BANDWIDTH_API_URL", "API base URL incl. prefix, e.g. http://127.0.0.1:8765/api"),
-    ("--account-id", "bandwidth:accountId", "BANDWIDTH_ACCOUNT_ID", "Bandwidth account id"),
-    ("--username", "bandwidth:username", "BANDWIDTH_USERNAME", "API user (Basic auth)"),
-    ("--password", "bandwidth:password", "BANDWIDTH_PASSWORD", "API password (prefer the environment variable)"),
-    ("--client-id", "bandwidth:clientId", "BANDWIDTH_CLIENT_ID", "OAuth2 client id (preferred over a user)"),
-    (
-        "--client-secret",
-        "bandwidth:clientSecret",
-        "BANDWIDTH_CLIENT_SECRET",
-        "OAuth2 client secret (prefer the environment variable)",
-    ),
-    ("--token-url", "bandwidth:tokenUrl", "BANDWIDTH_TOKEN_URL", "OAuth2 token endpoint"),
-)
+#: Setting (see settings.SOURCES for its config key and environment variable) -> flag help.
+_CREDENTIAL_HELP = {
+    "api_url": "API base URL incl. prefix, e.g. http://127.0.0.1:8765/api",
+    "account_id": "Bandwidth account id",
+    "username": "API user (Basic auth)",
+    "password": "API password (prefer the environment variable)",
+    "client_id": "OAuth2 client id (preferred over a user)",
+    "client_secret": "OAuth2 client secret (prefer the environment variable)",
+    "token_url": "OAuth2 token endpoint",
+}
 
 
 def _add_credential_flags(p: argparse.ArgumentParser) -> None:
+    from .settings import SOURCES
+
     group = p.add_argument_group("connection (flags override BANDWIDTH_* environment variables)")
-    for flag, _key, env, text in _CREDENTIAL_FLAGS:
-        group.add_argument(flag, metavar="VALUE", help=f"{text} [{env}]")
+    for name, text in _CREDENTIAL_HELP.items():
+        env = SOURCES[name][1]
+        group.add_argument("--" + name.replace("_", "-"), dest=name, metavar="VALUE", help=f"{text} [{env}]")
 
 
 def config_from_args(args: argparse.Namespace) -> dict[str, str | None]:
     """The stack-config mapping Settings.resolve expects; None falls back to the environment."""
-    return {key: getattr(args, flag[2:].replace("-", "_")) for flag, key, _env, _text in _CREDENTIAL_FLAGS}
+    from .settings import SOURCES
+
+    return {SOURCES[name][0]: getattr(args, name) for name in _CREDENTIAL_HELP}
 
 
 def _fetch(args: argparse.Namespace) -> tuple[str, list[RemoteSubscription]]:

@@ -45,12 +45,17 @@ class Problem:
         return f"{self.property}: {self.message}"
 
 
+def problems_text(problems: Sequence[Problem]) -> str:
+    """Problems as one line, for messages and error descriptions."""
+    return "; ".join(str(p) for p in problems)
+
+
 class SpecError(BandwidthError, ValueError):
     """The desired state breaks one or more API rules; all problems are reported at once."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = tuple(problems)
-        super().__init__("invalid subscription: " + "; ".join(str(p) for p in self.problems))
+        super().__init__("invalid subscription: " + problems_text(self.problems))
 
 
 class NotificationError(BandwidthError, ValueError):

@@ -46,6 +46,16 @@ _PEM_BEGIN = "-----BEGIN CERTIFICATE-----"
 _PEM_END = "-----END CERTIFICATE-----"
 
 
+def canonical_choice(value: str, allowed: tuple[str, ...] | list[str]) -> str | None:
+    """The allowed spelling of `value`, compared case-insensitively; None when it is not allowed."""
+    return {a.casefold(): a for a in allowed}.get(value.strip().casefold())
+
+
+def canonical_order_type(value: str) -> str | None:
+    """The docs spelling of an order type (any case; the 14500 aliases too), or None."""
+    return _ORDER_TYPE_BY_FOLDED.get(value.strip().casefold())
+
+
 def _never_unknown(_value: object) -> bool:
     return False
 
@@ -89,7 +99,7 @@ class _Checker:
         value = self.text(name, code)
         if value is None:
             return
-        canonical = {a.casefold(): a for a in allowed}.get(value.strip().casefold())
+        canonical = canonical_choice(value, allowed)
         if canonical is None:
             self.fail(name, f"{value!r} is not valid; {_allowed(allowed)}", code)
         else:
@@ -100,7 +110,7 @@ def _check_order_type(c: _Checker) -> None:
     value = c.text("order_type", 14500)
     if value is None:
         return
-    canonical = _ORDER_TYPE_BY_FOLDED.get(value.strip().casefold())
+    canonical = canonical_order_type(value)
     if canonical is None:
         c.fail("order_type", f"{value!r} is not a known order type; {_allowed(list(catalog.ORDER_TYPES))}", 14500)
     else:

@@ -7,7 +7,7 @@ both telephone-number list spellings; element order) and never resolve entities 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -372,7 +372,3 @@ def decode_notification(body: bytes, *, max_bytes: int = MAX_NOTIFICATION_BYTES)
         actual_foc_date=_timestamp(_text(root, "ActualFocDate")),
     )
 
-
-def problems_text(problems: Sequence[Problem]) -> str:
-    """One line listing problems, for error descriptions."""
-    return "; ".join(str(p) for p in problems)

@@ -48,14 +48,6 @@ DESCRIPTIONS: Mapping[int, str] = {
     16008: "Duplicate subscription already exists",
 }
 _HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
-_ORDER_TYPES_FOLDED = {name.casefold(): name for name in catalog.ORDER_TYPES} | {
-    alias.casefold(): name for alias, name in catalog.ORDER_TYPE_ALIASES.items()
-}
-
-
-def canonical_order_type(value: str) -> str | None:
-    """The docs spelling of an order type (case-insensitive, 14500 aliases accepted), or None."""
-    return _ORDER_TYPES_FOLDED.get(value.strip().casefold())
 
 
 @dataclass(frozen=True)
@@ -133,7 +125,7 @@ class SubscriptionsApi:
         order_type = params.get("ordertype") or None
         order_id = params.get("orderid") or None
         if order_type is not None:
-            canonical = canonical_order_type(order_type)
+            canonical = spec.canonical_order_type(order_type)
             if canonical is None:
                 return xml(200, wire.encode_subscriptions([]), account=account)
             order_type = canonical

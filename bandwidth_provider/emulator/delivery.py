@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .. import catalog, wire
-from .api import canonical_order_type
+from ..spec import canonical_order_type
 from .clock import Clock
 from .store import Delivery, Store, StoreClosed, StoredSubscription
 

@@ -14,8 +14,8 @@ from bandwidth_provider import errors, wire
 from bandwidth_provider.client import DashboardClient, RetryPolicy
 from bandwidth_provider.spec import SubscriptionSpec
 
+from ..stub import Reply, Stub, closed_port, running_stub
 from .helpers import SECRETS, FakeClock
-from .stub import Reply, Stub, closed_port, running_stub
 
 ACCOUNT = "9900000"
 PASSWORD = SECRETS[0]

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from bandwidth_provider import catalog, wire
-from bandwidth_provider.errors import NotificationError, SpecError
+from bandwidth_provider.errors import NotificationError, SpecError, problems_text
 from bandwidth_provider.spec import SubscriptionSpec
 from bandwidth_provider.wire import Notification, RemoteSubscription
 
@@ -821,6 +821,6 @@ def test_arbitrary_bytes_never_escape_the_error_types(body: bytes) -> None:
 def test_problems_text_joins_problems() -> None:
     with pytest.raises(SpecError) as info:
         SubscriptionSpec(order_type="widgets", callback_url="ftp://x")
-    text = wire.problems_text(info.value.problems)
+    text = problems_text(info.value.problems)
     assert text == "; ".join(str(p) for p in info.value.problems)
     assert text.startswith("order_type: ") and "; callback_url: " in text

@@ -7,11 +7,12 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from bandwidth_provider.webhooks import Notification, make_wsgi_app
+
+from ..stub import Reply, Seen, running_stub
 
 
 class _QuietWSGIHandler(WSGIRequestHandler):
@@ -63,14 +64,6 @@ def kit_receiver(
 
 
 @dataclass
-class Seen:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
 class Scripted:
     """A raw HTTP server answering from a script of (status, headers, body); records every request."""
 
@@ -85,46 +78,15 @@ Answer = tuple[int, dict[str, str], bytes]
 @contextmanager
 def scripted_server(answers: list[Answer], *, hang: bool = False) -> Iterator[Scripted]:
     """Answers requests in order (the last answer repeats); `hang` holds every request until teardown."""
-    state = Scripted(url="")
-    lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def reply(answer: Answer) -> Reply:
+        status, headers, body = answer
+        return Reply(status, body, tuple(headers.items()), "hang" if hang else "answer")
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            pass
-
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            with lock:
-                state.requests.append(Seen(self.command, self.path, dict(self.headers.items()), body))
-                index = min(len(state.requests), len(answers)) - 1
-            if hang:
-                state.release.wait(10)
-                return
-            status, headers, payload = answers[index]
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_POST = do_GET = _handle  # noqa: N815 - http.server naming
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    state.url = f"http://127.0.0.1:{server.server_port}/hook"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        state.release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with running_stub() as stub:
+        stub.reply(*(reply(a) for a in answers[:-1]))
+        stub.default = reply(answers[-1])
+        yield Scripted(url=f"{stub.base_url}/hook", requests=stub.seen, release=stub.release)
 
 
 def bare_401_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:

@@ -1,4 +1,4 @@
-"""A scripted loopback HTTP server for client tests the emulator cannot express.
+"""A scripted loopback HTTP server, for client and sender tests the emulator cannot express.
 
 Each request takes the next scripted `Reply` (or the default one when the script is empty) and is
 recorded. Replies can also hang until released (to trigger the client's read timeout without any
