@@ -1,20 +1,21 @@
-"""The main job: set up, start the emulator, run the quickstart with the Pulumi CLI, stop the emulator.
+"""The main job: set up, start the emulator, run the quickstart with the real Pulumi CLI, stop the emulator.
 
 preview -> up -> preview (must show no changes) -> destroy, on a local file backend, against the
-emulator. Needs only Python 3 and pip, plus the `pulumi` CLI for the Pulumi part; without the CLI it
-shows the emulator working, says how to install the CLI and exits non-zero.
+emulator, fully offline. The CLI comes from scripts/pulumi_toolchain.py: a `pulumi` on PATH, else the
+pinned build it makes from the Go module proxy (needs `go`). Without either it shows the emulator
+working, says what is missing and exits non-zero.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import shutil
 import subprocess
 import sys
 import venv
 from pathlib import Path
+
+import pulumi_toolchain
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
@@ -88,19 +89,15 @@ def exercise_emulator(api_url: str) -> None:
 
 def pulumi(*args: str, env: dict[str, str]) -> None:
     print(f"$ pulumi {' '.join(args)}", flush=True)
-    subprocess.run(["pulumi", *args], cwd=ROOT, env=env, check=True)
+    subprocess.run(["pulumi", *args, "--non-interactive"], cwd=ROOT, env=env, check=True)
 
 
-def run_quickstart(api_url: str, state_dir: Path) -> None:
-    env = {
-        **os.environ,
-        "PULUMI_BACKEND_URL": f"file://{state_dir}",
-        "PULUMI_CONFIG_PASSPHRASE": "quickstart-local-only",
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-    }
-    for var in [v for v in env if v.startswith("BANDWIDTH_")]:
-        env.pop(var)
-    step("Pulumi stack on a local file backend")
+def run_quickstart(bin_dir: Path, api_url: str, state_dir: Path) -> None:
+    backend, home = state_dir / "backend", state_dir / "home"
+    for directory in (backend, home):
+        directory.mkdir(exist_ok=True)
+    env = pulumi_toolchain.offline_env(bin_dir, backend, home, passphrase="quickstart-local-only")
+    step(f"Pulumi stack on a local file backend ({backend})")
     subprocess.run(["pulumi", "stack", "rm", "--yes", "--force", STACK], cwd=ROOT, env=env, capture_output=True)
     pulumi("stack", "init", STACK, env=env)
     pulumi("config", "set", "bandwidth:apiUrl", api_url, env=env)
@@ -129,17 +126,14 @@ def main() -> int:
     emulator, api_url = start_emulator(state_dir)
     try:
         show_emulator(api_url)
-        if shutil.which("pulumi") is None:
+        step("the Pulumi toolchain (scripts/pulumi_toolchain.py)")
+        try:
+            bin_dir = pulumi_toolchain.ensure()
+        except pulumi_toolchain.ToolchainError as exc:
             exercise_emulator(api_url)
-            print(
-                "\nThe emulator works, but the Pulumi CLI is not installed, so the quickstart cannot run.\n"
-                "Install it (https://www.pulumi.com/docs/install/):\n"
-                "    curl -fsSL https://get.pulumi.com | sh      # or: brew install pulumi/tap/pulumi\n"
-                "then run this command again.",
-                file=sys.stderr,
-            )
+            print(f"\nThe emulator works, but no Pulumi CLI can be had here: {exc}", file=sys.stderr)
             return 1
-        run_quickstart(api_url, state_dir)
+        run_quickstart(bin_dir, api_url, state_dir)
         step("done: preview, up, preview (no changes) and destroy all succeeded")
         return 0
     except subprocess.CalledProcessError as exc:

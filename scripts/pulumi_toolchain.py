@@ -1,0 +1,232 @@
+"""The pinned Pulumi toolchain: print the absolute path of a `bin/` holding `pulumi` and its Python host.
+
+The last line on standard output is that path; progress goes to standard error; a non-zero exit
+says why no toolchain could be had. In order:
+
+1. a `pulumi` already on PATH at version >= 3.216 is used as it is (what our users have);
+2. a complete build in the cache (`$XDG_CACHE_HOME` or `~/.cache`, `bandwidth-pulumi/`) is reused;
+3. where `go` exists, the CLI and the Python language host are built from the Go module proxy,
+   from the wrapper modules under `tools/pulumi/` whose `go.mod`/`go.sum` pin every module.
+
+No Pulumi package exists on PyPI, npm or Debian, but the engine is published as Go modules. The
+CLI's module (`pkg/v3`) and the host's (`sdk/python/cmd/pulumi-language-python/v3`, never tagged,
+served only at one pseudo-version) need different `sdk/v3` versions, so each has its own wrapper;
+they talk gRPC, so their versions need not match. Nothing built here is ever committed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOLS = ROOT / "tools" / "pulumi"
+CLI_WRAPPER = TOOLS
+HOST_WRAPPER = TOOLS / "language-python"
+CLI_PACKAGE = "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
+HOST_PACKAGE = "github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3"
+SDK_MODULE = "github.com/pulumi/pulumi/sdk/v3"
+VERSION_VAR = "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
+#: Oldest CLI we accept from PATH: the Python SDK we depend on needs the engine features of 3.216.
+MIN_PATH_VERSION = (3, 216, 0)
+#: What a toolchain `bin/` must hold; the two scripts come from the sdk module, next to the binaries.
+BINARIES = ("pulumi", "pulumi-language-python")
+SCRIPTS = {
+    "pulumi-language-python-exec": "python/cmd/pulumi-language-python-exec",
+    "pulumi-resource-pulumi-python": "python/dist/pulumi-resource-pulumi-python",
+}
+INSTALL_HINT = (
+    "Install the Pulumi CLI (https://www.pulumi.com/docs/iac/download-install/), or install Go >= 1.26 "
+    "(https://go.dev/doc/install) and run this script again to build the pinned CLI from the Go module proxy."
+)
+
+
+class ToolchainError(Exception):
+    """No usable toolchain; the message says what is missing and how to fix it."""
+
+
+def say(text: str) -> None:
+    print(f"[pulumi-toolchain] {text}", file=sys.stderr, flush=True)
+
+
+def pinned_version(wrapper: Path = CLI_WRAPPER) -> str:
+    """The release the wrapper pins (`pkg/v3` for the CLI, `sdk/v3` for the host), without the `v`."""
+    module = "pkg/v3" if wrapper == CLI_WRAPPER else "sdk/v3"
+    match = re.search(rf"github\.com/pulumi/pulumi/{module} v(\S+)", (wrapper / "go.mod").read_text())
+    if not match:
+        raise ToolchainError(f"{wrapper / 'go.mod'} does not pin github.com/pulumi/pulumi/{module}")
+    return match.group(1)
+
+
+def parse_version(text: str) -> tuple[int, int, int] | None:
+    match = re.search(r"v?(\d+)\.(\d+)\.(\d+)", text)
+    return (int(match.group(1)), int(match.group(2)), int(match.group(3))) if match else None
+
+
+def cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "bandwidth-pulumi"
+
+
+def build_dir() -> Path:
+    """One directory per pinned set of modules: any change to a wrapper's go.mod/go.sum builds anew."""
+    digest = hashlib.sha256()
+    for wrapper in (CLI_WRAPPER, HOST_WRAPPER):
+        for name in ("go.mod", "go.sum"):
+            digest.update((wrapper / name).read_bytes())
+    return cache_root() / f"pulumi-{pinned_version()}-{digest.hexdigest()[:12]}"
+
+
+def is_complete(bin_dir: Path) -> bool:
+    return all(os.access(bin_dir / name, os.X_OK) for name in (*BINARIES, *SCRIPTS))
+
+
+def from_path() -> Path | None:
+    """A `pulumi` on PATH, if recent enough; older ones are reported and passed over."""
+    found = shutil.which("pulumi")
+    if found is None:
+        return None
+    try:
+        out = subprocess.run([found, "version"], capture_output=True, text=True, timeout=60, check=True).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        say(f"ignoring {found}: `pulumi version` failed ({exc})")
+        return None
+    version = parse_version(out)
+    if version is None or version < MIN_PATH_VERSION:
+        say(f"ignoring {found}: version {out.strip() or '?'} is older than 3.216.0")
+        return None
+    bin_dir = Path(found).resolve().parent
+    say(f"using the Pulumi CLI on PATH: {found} ({out.strip()})")
+    if not (bin_dir / "pulumi-language-python").exists() and shutil.which("pulumi-language-python") is None:
+        say("warning: no pulumi-language-python next to it or on PATH; Python programs will not run")
+    return bin_dir
+
+
+def go_env() -> dict[str, str]:
+    """Reproducible, offline-friendly Go settings: pinned go.sum, no VCS stamping, no cgo."""
+    env = dict(os.environ)
+    env.update(
+        CGO_ENABLED="0",
+        GOFLAGS="-mod=readonly -buildvcs=false",
+        # The host's pseudo-version is unknown to the checksum database; go.sum pins its hash instead.
+        GONOSUMDB="github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python",
+    )
+    return env
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> str:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
+        raise ToolchainError(f"`{' '.join(cmd)}` failed in {cwd} (exit {proc.returncode}):\n{tail}")
+    return proc.stdout
+
+
+def go_build(go: str, wrapper: Path, package: str, version: str, out: Path, env: dict[str, str]) -> None:
+    ldflags = f"-s -w -X {VERSION_VAR}=v{version}"
+    cmd = [go, "build", "-trimpath", "-tags", "osusergo,grpcnotrace", "-ldflags", ldflags, "-o", str(out), package]
+    started = time.monotonic()
+    say(f"building {out.name} v{version} (first build on a machine: several minutes) ...")
+    run(cmd, wrapper, env)
+    say(f"built {out.name} in {time.monotonic() - started:.0f} s")
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Two runs on one machine (quickstart and tests) build once; the second waits, then reuses."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def build(target: Path) -> Path:
+    go = shutil.which("go")
+    if go is None:
+        raise ToolchainError(f"no `pulumi` (>= 3.216) on PATH and no `go` to build one. {INSTALL_HINT}")
+    env = go_env()
+    version = pinned_version()
+    started = time.monotonic()
+    staging = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
+    try:
+        bin_dir = staging / "bin"
+        bin_dir.mkdir()
+        go_build(go, CLI_WRAPPER, CLI_PACKAGE, version, bin_dir / "pulumi", env)
+        go_build(go, HOST_WRAPPER, HOST_PACKAGE, pinned_version(HOST_WRAPPER), bin_dir / BINARIES[1], env)
+        sdk_dir = Path(run([go, "list", "-m", "-f", "{{.Dir}}", SDK_MODULE], CLI_WRAPPER, env).strip())
+        for name, relative in SCRIPTS.items():
+            # Module files are read-only and not executable; the host looks for its exec script beside itself.
+            shutil.copyfile(sdk_dir / relative, bin_dir / name)
+            (bin_dir / name).chmod(0o755)
+        reported = run([str(bin_dir / "pulumi"), "version"], ROOT, env).strip()
+        if parse_version(reported) != parse_version(version):
+            raise ToolchainError(f"the built pulumi reports {reported!r}, expected v{version}")
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    say(f"toolchain v{version} ready in {time.monotonic() - started:.0f} s: {target / 'bin'}")
+    return target / "bin"
+
+
+def ensure(force_build: bool = False) -> Path:
+    """The `bin/` directory of a usable toolchain, building it if need be (raises ToolchainError)."""
+    if not force_build:
+        on_path = from_path()
+        if on_path is not None:
+            return on_path
+    target = build_dir()
+    with locked(cache_root() / ".lock"):
+        if is_complete(target / "bin"):
+            say(f"reusing the cached build: {target / 'bin'}")
+            return target / "bin"
+        return build(target)
+
+
+def offline_env(bin_dir: Path, backend: Path, home: Path, passphrase: str) -> dict[str, str]:
+    """Environment for running `pulumi` hermetically: local file backend, no update check or downloads."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "BANDWIDTH_"))}
+    env.update(
+        PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        PULUMI_BACKEND_URL=backend.resolve().as_uri(),
+        PULUMI_HOME=str(home.resolve()),
+        PULUMI_CONFIG_PASSPHRASE=passphrase,
+        PULUMI_SKIP_UPDATE_CHECK="true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
+        PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK="true",
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+    )
+    return env
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", action="store_true", help="ignore a pulumi on PATH; use or make the pinned build")
+    args = parser.parse_args(argv)
+    try:
+        bin_dir = ensure(force_build=args.build)
+    except ToolchainError as exc:
+        print(f"pulumi toolchain: {exc}", file=sys.stderr)
+        return 1
+    print(bin_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
