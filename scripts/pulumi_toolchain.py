@@ -1,17 +1,17 @@
-"""The pinned Pulumi toolchain: print the absolute path of a `bin/` holding `pulumi` and its Python host.
+"""The pinned Pulumi toolchain: print the absolute path of a `bin/` holding `pulumi` and its language hosts.
 
 The last line on standard output is that path; progress goes to standard error; a non-zero exit
 says why no toolchain could be had. In order:
 
 1. a `pulumi` already on PATH at version >= 3.216 is used as it is (what our users have);
 2. a complete build in the cache (`$XDG_CACHE_HOME` or `~/.cache`, `bandwidth-pulumi/`) is reused;
-3. where `go` exists, the CLI and the Python language host are built from the Go module proxy,
-   from the wrapper modules under `tools/pulumi/` whose `go.mod`/`go.sum` pin every module.
+3. where `go` exists, the CLI and the Python, Node.js and YAML language hosts are built from the Go
+   module proxy, from the wrapper modules under `tools/pulumi/` whose `go.mod`/`go.sum` pin every module.
 
 No Pulumi package exists on PyPI, npm or Debian, but the engine is published as Go modules. The
-CLI's module (`pkg/v3`) and the host's (`sdk/python/cmd/pulumi-language-python/v3`, never tagged,
-served only at one pseudo-version) need different `sdk/v3` versions, so each has its own wrapper;
-they talk gRPC, so their versions need not match. Nothing built here is ever committed.
+CLI's module (`pkg/v3`) and the hosts' (never tagged, served only at one pseudo-version) need
+different `sdk/v3` versions, so they have wrappers of their own; the CLI talks to them over gRPC, so
+their versions need not match. Nothing built here is ever committed.
 """
 
 from __future__ import annotations
@@ -28,20 +28,62 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / "tools" / "pulumi"
-CLI_WRAPPER = TOOLS
-HOST_WRAPPER = TOOLS / "language-python"
-CLI_PACKAGE = "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
-HOST_PACKAGE = "github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3"
+
+
+@dataclass(frozen=True)
+class Build:
+    """One binary: the wrapper module that pins it, its package, and where its version is stamped."""
+
+    name: str
+    wrapper: Path
+    package: str
+    version_module: str  # the module in the wrapper's go.mod whose version the binary reports
+    version_var: str
+
+
+SDK_VERSION_VAR = "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
+BUILDS = (
+    Build(
+        "pulumi",
+        TOOLS,
+        "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi",
+        "github.com/pulumi/pulumi/pkg/v3",
+        SDK_VERSION_VAR,
+    ),
+    # The language hosts are never tagged; the proxy serves them at one pseudo-version, which needs an
+    # older sdk/v3 than the CLI, hence wrappers of their own (the CLI talks to them over gRPC).
+    Build(
+        "pulumi-language-python",
+        TOOLS / "hosts",
+        "github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3",
+        "github.com/pulumi/pulumi/sdk/v3",
+        SDK_VERSION_VAR,
+    ),
+    Build(
+        "pulumi-language-nodejs",
+        TOOLS / "hosts",
+        "github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3",
+        "github.com/pulumi/pulumi/sdk/v3",
+        SDK_VERSION_VAR,
+    ),
+    Build(
+        "pulumi-language-yaml",
+        TOOLS / "language-yaml",
+        "github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml",
+        "github.com/pulumi/pulumi-yaml",
+        "github.com/pulumi/pulumi-yaml/pkg/version.Version",
+    ),
+)
+CLI = BUILDS[0]
 SDK_MODULE = "github.com/pulumi/pulumi/sdk/v3"
-VERSION_VAR = "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
 #: Oldest CLI we accept from PATH: the Python SDK we depend on needs the engine features of 3.216.
 MIN_PATH_VERSION = (3, 216, 0)
-#: What a toolchain `bin/` must hold; the two scripts come from the sdk module, next to the binaries.
-BINARIES = ("pulumi", "pulumi-language-python")
+#: The two scripts come from the CLI's sdk module and must sit next to the Python host.
 SCRIPTS = {
     "pulumi-language-python-exec": "python/cmd/pulumi-language-python-exec",
     "pulumi-resource-pulumi-python": "python/dist/pulumi-resource-pulumi-python",
@@ -60,12 +102,11 @@ def say(text: str) -> None:
     print(f"[pulumi-toolchain] {text}", file=sys.stderr, flush=True)
 
 
-def pinned_version(wrapper: Path = CLI_WRAPPER) -> str:
-    """The release the wrapper pins (`pkg/v3` for the CLI, `sdk/v3` for the host), without the `v`."""
-    module = "pkg/v3" if wrapper == CLI_WRAPPER else "sdk/v3"
-    match = re.search(rf"github\.com/pulumi/pulumi/{module} v(\S+)", (wrapper / "go.mod").read_text())
+def pinned_version(build: Build = CLI) -> str:
+    """The version a build's wrapper pins for the module it reports, without the `v`."""
+    match = re.search(rf"^\s*{re.escape(build.version_module)} v(\S+)", (build.wrapper / "go.mod").read_text(), re.M)
     if not match:
-        raise ToolchainError(f"{wrapper / 'go.mod'} does not pin github.com/pulumi/pulumi/{module}")
+        raise ToolchainError(f"{build.wrapper / 'go.mod'} does not pin {build.version_module}")
     return match.group(1)
 
 
@@ -82,14 +123,14 @@ def cache_root() -> Path:
 def build_dir() -> Path:
     """One directory per pinned set of modules: any change to a wrapper's go.mod/go.sum builds anew."""
     digest = hashlib.sha256()
-    for wrapper in (CLI_WRAPPER, HOST_WRAPPER):
+    for wrapper in sorted({b.wrapper for b in BUILDS}):
         for name in ("go.mod", "go.sum"):
             digest.update((wrapper / name).read_bytes())
     return cache_root() / f"pulumi-{pinned_version()}-{digest.hexdigest()[:12]}"
 
 
 def is_complete(bin_dir: Path) -> bool:
-    return all(os.access(bin_dir / name, os.X_OK) for name in (*BINARIES, *SCRIPTS))
+    return all(os.access(bin_dir / name, os.X_OK) for name in (*(b.name for b in BUILDS), *SCRIPTS))
 
 
 def from_path() -> Path | None:
@@ -119,8 +160,8 @@ def go_env() -> dict[str, str]:
     env.update(
         CGO_ENABLED="0",
         GOFLAGS="-mod=readonly -buildvcs=false",
-        # The host's pseudo-version is unknown to the checksum database; go.sum pins its hash instead.
-        GONOSUMDB="github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python",
+        # The hosts' pseudo-versions are unknown to the checksum database; go.sum pins their hashes instead.
+        GONOSUMDB="github.com/pulumi/pulumi/sdk/python/cmd,github.com/pulumi/pulumi/sdk/nodejs/cmd",
     )
     return env
 
@@ -133,13 +174,26 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> str:
     return proc.stdout
 
 
-def go_build(go: str, wrapper: Path, package: str, version: str, out: Path, env: dict[str, str]) -> None:
-    ldflags = f"-s -w -X {VERSION_VAR}=v{version}"
-    cmd = [go, "build", "-trimpath", "-tags", "osusergo,grpcnotrace", "-ldflags", ldflags, "-o", str(out), package]
+def go_build(go: str, build: Build, bin_dir: Path, env: dict[str, str]) -> None:
+    version = pinned_version(build)
+    ldflags = f"-s -w -X {build.version_var}=v{version}"
+    out = bin_dir / build.name
+    cmd = [
+        go,
+        "build",
+        "-trimpath",
+        "-tags",
+        "osusergo,grpcnotrace",
+        "-ldflags",
+        ldflags,
+        "-o",
+        str(out),
+        build.package,
+    ]
     started = time.monotonic()
-    say(f"building {out.name} v{version} (first build on a machine: several minutes) ...")
-    run(cmd, wrapper, env)
-    say(f"built {out.name} in {time.monotonic() - started:.0f} s")
+    say(f"building {build.name} v{version} (the first build on a machine takes minutes) ...")
+    run(cmd, build.wrapper, env)
+    say(f"built {build.name} in {time.monotonic() - started:.0f} s")
 
 
 @contextmanager
@@ -165,9 +219,9 @@ def build(target: Path) -> Path:
     try:
         bin_dir = staging / "bin"
         bin_dir.mkdir()
-        go_build(go, CLI_WRAPPER, CLI_PACKAGE, version, bin_dir / "pulumi", env)
-        go_build(go, HOST_WRAPPER, HOST_PACKAGE, pinned_version(HOST_WRAPPER), bin_dir / BINARIES[1], env)
-        sdk_dir = Path(run([go, "list", "-m", "-f", "{{.Dir}}", SDK_MODULE], CLI_WRAPPER, env).strip())
+        for item in BUILDS:
+            go_build(go, item, bin_dir, env)
+        sdk_dir = Path(run([go, "list", "-m", "-f", "{{.Dir}}", SDK_MODULE], CLI.wrapper, env).strip())
         for name, relative in SCRIPTS.items():
             # Module files are read-only and not executable; the host looks for its exec script beside itself.
             shutil.copyfile(sdk_dir / relative, bin_dir / name)

@@ -48,6 +48,7 @@ def _load_toolchain() -> Any:
     spec = importlib.util.spec_from_file_location("pulumi_toolchain", REPO_ROOT / "scripts" / "pulumi_toolchain.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 import subprocess
@@ -20,6 +21,7 @@ def load() -> Any:
     spec = importlib.util.spec_from_file_location("pulumi_toolchain_under_test", SCRIPT)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -64,13 +66,20 @@ def test_an_old_pulumi_is_passed_over_and_without_go_the_reason_is_given(tmp_pat
 
 def test_pins_come_from_the_committed_wrapper_modules() -> None:
     module = load()
-    cli, host = module.pinned_version(), module.pinned_version(module.HOST_WRAPPER)
-    assert module.parse_version(cli) >= module.MIN_PATH_VERSION
-    assert module.parse_version(host) is not None
-    host_mod = (module.HOST_WRAPPER / "go.mod").read_text()
-    assert "pulumi-language-python/v3 v3.0.0-" in host_mod, "the host is only served at a pseudo-version"
-    for wrapper in (module.CLI_WRAPPER, module.HOST_WRAPPER):
-        assert (wrapper / "go.sum").read_text().strip(), "go.sum pins every module's hash"
+    assert module.parse_version(module.pinned_version()) >= module.MIN_PATH_VERSION
+    assert [b.name for b in module.BUILDS] == [
+        "pulumi",
+        "pulumi-language-python",
+        "pulumi-language-nodejs",
+        "pulumi-language-yaml",
+    ]
+    for build in module.BUILDS:
+        assert module.parse_version(module.pinned_version(build)) is not None
+        go_mod = (build.wrapper / "go.mod").read_text()
+        assert build.package.split("/cmd/")[0] in go_mod, f"{build.name}: its module is required"
+        assert (build.wrapper / "go.sum").read_text().strip(), "go.sum pins every module's hash"
+    hosts = (module.TOOLS / "hosts" / "go.mod").read_text()
+    assert "pulumi-language-python/v3 v3.0.0-" in hosts, "the hosts are only served at a pseudo-version"
 
 
 def test_build_dir_changes_with_the_pins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -81,8 +90,8 @@ def test_build_dir_changes_with_the_pins(tmp_path: Path, monkeypatch: pytest.Mon
     wrapper = tmp_path / "wrapper"
     wrapper.mkdir()
     for name in ("go.mod", "go.sum"):
-        (wrapper / name).write_text((module.CLI_WRAPPER / name).read_text() + "\n// changed\n")
-    monkeypatch.setattr(module, "CLI_WRAPPER", wrapper)
+        (wrapper / name).write_text((module.CLI.wrapper / name).read_text() + "\n// changed\n")
+    monkeypatch.setattr(module, "BUILDS", (dataclasses.replace(module.CLI, wrapper=wrapper), *module.BUILDS[1:]))
     assert module.build_dir() != first
 
 
