@@ -1,0 +1,5 @@
+"""The `bandwidth` provider plugin: the engine runs `python <this directory> <engine address>`."""
+
+from bandwidth_provider.plugin.server import main
+
+main()
