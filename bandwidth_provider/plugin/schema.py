@@ -99,3 +99,7 @@ def build() -> dict[str, Any]:
 
 def render() -> str:
     return json.dumps(build(), indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":  # python -m bandwidth_provider.plugin.schema > bandwidth-plugin/schema.json
+    print(render(), end="")
