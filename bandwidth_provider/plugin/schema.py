@@ -75,7 +75,8 @@ def build() -> dict[str, Any]:
         "description": "Bandwidth Dashboard API callback and e-mail subscriptions (number ordering and porting).",
         "keywords": ["bandwidth", "webhooks", "category/network", "kind/native"],
         "license": "Apache-2.0",
-        "config": {"variables": config},
+        # No "config.variables": the provider reads the same `bandwidth:*` stack keys without them, and
+        # the pinned Node.js host generates a broken import for them (config/vars.ts -> "./utilities").
         "provider": {
             "description": "The Bandwidth provider: an account and its credentials (e.g. a second account or the "
             "local emulator).",

@@ -58,7 +58,7 @@ def test_plugin_info_schema_and_configure_flags(emulator: Emulator) -> None:
         assert set(resource["inputProperties"]) == {f.wire for f in FIELDS if not f.computed}
         assert set(resource["properties"]) == {f.wire for f in FIELDS}
         assert resource["properties"]["callbackPassword"]["secret"] is True
-        assert served["config"]["variables"]["clientSecret"]["secret"] is True
+        assert served["provider"]["inputProperties"]["clientSecret"]["secret"] is True
         flags = server.configure_basic(emulator.api_url, ACCOUNT, USER, PASSWORD)
         assert (flags.acceptSecrets, flags.supportsPreview) == (True, False)
 
