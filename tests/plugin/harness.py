@@ -76,6 +76,7 @@ class PluginServer:
         self._engine_server: grpc.Server | None = None
         self._proc: subprocess.Popen[str] | None = None
         self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the plugin
+        self._workdir = tempfile.TemporaryDirectory(prefix="plugin-cwd-")
         self.stub: provider_pb2_grpc.ResourceProviderStub | None = None
 
     def start(self) -> PluginServer:
@@ -84,9 +85,13 @@ class PluginServer:
         self.engine.address = f"127.0.0.1:{self._engine_server.add_insecure_port('127.0.0.1:0')}"
         self._engine_server.start()
         args = [sys.executable, str(PLUGIN_DIR)] + ([] if self.attach else [self.engine.address])
-        workdir = tempfile.mkdtemp(prefix="plugin-cwd-")  # the deployment's directory, never the plugin's
         self._proc = subprocess.Popen(
-            args, cwd=workdir, env=self.env, stdout=subprocess.PIPE, stderr=self._stderr, text=True
+            args,
+            cwd=self._workdir.name,  # the deployment's directory, never the plugin's
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
         )
         assert self._proc.stdout is not None
         line = self._proc.stdout.readline().strip()
@@ -107,6 +112,8 @@ class PluginServer:
                 self._proc.wait()
         if self._engine_server is not None:
             self._engine_server.stop(grace=None)
+        self._workdir.cleanup()
+        self._stderr.close()
 
     def __enter__(self) -> PluginServer:
         return self.start()
