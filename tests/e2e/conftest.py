@@ -116,7 +116,11 @@ class Stack:
     def preview_steps(self, *args: str) -> list[dict[str, Any]]:
         """The planned steps for our resources (the stack itself left out), from `preview --json`."""
         steps = json.loads(self.run("preview", "--json", *args).stdout).get("steps", [])
-        return [s for s in steps if "bandwidth:Subscription" in s.get("urn", "")]
+        return [
+            s
+            for s in steps
+            if s.get("urn", "").split("::")[-2].endswith(("bandwidth:Subscription", "bandwidth:index:Subscription"))
+        ]
 
     def up(self) -> None:
         self.run("up", "--yes", "--skip-preview")

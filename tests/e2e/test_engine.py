@@ -216,8 +216,20 @@ def test_adopt_id_and_exported_programs_take_over_without_post(
     # The program written by `export` adopts every live subscription of the account.
     program = stack.dir / "__main__.py"
     proc = subprocess.run(
-        [sys.executable, "-m", "bandwidth_provider", "export", "--api-url", e2e_emulator.api_url,
-         "--account-id", ACCOUNT, "--username", API_USER, "--output", str(tmp_path / "exported.py")],
+        [
+            sys.executable,
+            "-m",
+            "bandwidth_provider",
+            "export",
+            "--api-url",
+            e2e_emulator.api_url,
+            "--account-id",
+            ACCOUNT,
+            "--username",
+            API_USER,
+            "--output",
+            str(tmp_path / "exported.py"),
+        ],
         env={**stack.env, "BANDWIDTH_PASSWORD": API_PASSWORD},
         capture_output=True,
         text=True,
@@ -277,5 +289,3 @@ def _delivered(emulator: Emulator) -> bool:
     emulator.notify({"accountId": ACCOUNT, "orderType": "orders", "status": "COMPLETE"})
     record = emulator.deliveries(min_count=count + 1, timeout=30)[-1]
     return bool(record["accepted"])
-
-
