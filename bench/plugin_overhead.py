@@ -1,0 +1,114 @@
+"""What does going through the `bandwidth` plugin's gRPC server cost per create, against a bare POST?
+
+Same run, same emulator (its own process), interleaved call by call so machine-load drift hits every
+side equally: ``plugin`` is a gRPC Create to `python bandwidth-plugin` (started as the engine starts it),
+``dynamic`` the same through Pulumi's dynamic provider server, ``bare`` a keep-alive ``requests`` POST
+of the same XML, ``rpc`` an empty round trip (GetPluginInfo) to the plugin: the gRPC floor.
+Prints medians and the ratios; the target for the plugin is plugin/bare <= 1.3.
+
+    .venv/bin/python bench/plugin_overhead.py [-n 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+from google.protobuf import empty_pb2
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from bandwidth_provider.spec import SubscriptionSpec  # noqa: E402
+from bandwidth_provider.wire import encode_subscription  # noqa: E402
+from tests.grpc.harness import EmulatorProcess, ProviderServer, record_figures  # noqa: E402
+from tests.plugin.harness import PluginServer  # noqa: E402
+
+ACCOUNT, USER, PASSWORD = "9900000", "bench-user", "bench-pass-4e1f"
+TARGET = 1.3
+
+
+def snake(i: int, kind: str) -> dict[str, Any]:
+    return {
+        "order_type": "orders",
+        "callback_url": f"https://hooks.example.com/{kind}/{i}",
+        "callback_username": "hookuser",
+        "callback_password": "hook-pass",
+    }
+
+
+def camel(i: int, kind: str) -> dict[str, Any]:
+    return {
+        "orderType": "orders",
+        "callbackUrl": f"https://hooks.example.com/{kind}/{i}",
+        "callbackUsername": "hookuser",
+        "callbackPassword": "hook-pass",
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("-n", type=int, default=200, help="creates per side (default 200)")
+    parser.add_argument("--warmup", type=int, default=20)
+    args = parser.parse_args()
+    total = args.n + args.warmup
+    with EmulatorProcess(f"{ACCOUNT}:{USER}:{PASSWORD}") as emu, PluginServer() as plugin, ProviderServer() as dynamic:
+        plugin.configure_basic(emu.api_url, ACCOUNT, USER, PASSWORD)
+        dynamic.configure_basic(emu.api_url, ACCOUNT, USER, PASSWORD)
+        session = requests.Session()
+        session.auth = (USER, PASSWORD)
+        session.headers.update({"Content-Type": "application/xml; charset=utf-8", "Accept": "application/xml"})
+        url = f"{emu.api_url}/accounts/{ACCOUNT}/subscriptions"
+        # The engine calls Check before Create; keep it out of the timed section.
+        plugin_in = [plugin.check(camel(i, "plugin"))[0] for i in range(total)]
+        dynamic_in = [dynamic.check({}, snake(i, "dynamic")).inputs for i in range(total)]
+        bodies = [encode_subscription(SubscriptionSpec.from_fields(snake(i, "bare"))) for i in range(total)]
+
+        def bare(i: int) -> None:
+            response = session.post(url, data=bodies[i], timeout=(5, 30))
+            if response.status_code != 201:
+                raise SystemExit(f"bare POST {i}: HTTP {response.status_code}")
+
+        sides: dict[str, Callable[[int], object]] = {
+            "plugin": lambda i: plugin.create(plugin_in[i], name=f"p{i}"),
+            "dynamic": lambda i: dynamic.create(dynamic_in[i]),
+            "bare": bare,
+            "rpc": lambda i: plugin.call("GetPluginInfo", empty_pb2.Empty()),  # the transport's floor
+        }
+        times: dict[str, list[float]] = {k: [] for k in sides}
+        for i in range(total):
+            for name, call in sides.items():
+                t0 = time.perf_counter()
+                call(i)
+                if i >= args.warmup:
+                    times[name].append(time.perf_counter() - t0)
+        live = len(emu.state()["subscriptions"])
+        if live != 3 * total:
+            raise SystemExit(f"expected {3 * total} subscriptions at the emulator, found {live}")
+    med = {k: statistics.median(v) * 1000 for k, v in times.items()}
+    ratio = med["plugin"] / med["bare"]
+    figures = {
+        "n": args.n,
+        "median_ms": {k: round(v, 3) for k, v in med.items()},
+        "ratio_plugin_over_bare": round(ratio, 3),
+        "ratio_dynamic_over_bare": round(med["dynamic"] / med["bare"], 3),
+        "meets_target": ratio <= TARGET,
+    }
+    print(
+        f"plugin Create {med['plugin']:.3f} ms | dynamic Create {med['dynamic']:.3f} ms"
+        f" | bare POST {med['bare']:.3f} ms"
+        f" | plugin/bare {ratio:.3f} (target <= {TARGET}: {'met' if ratio <= TARGET else 'NOT met'})"
+        f" | dynamic/bare {med['dynamic'] / med['bare']:.3f} | empty RPC {med['rpc']:.3f} ms"
+    )
+    record_figures("plugin_overhead", figures)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
