@@ -351,3 +351,60 @@ def test_cli_import_writes_code_that_previews_clean(
     assert missing.returncode != 0
     assert "no subscription 3e1f0000-0000-4000-8000-000000000000" in missing.stdout + missing.stderr
     assert [s["subscription_id"] for s in live(e2e_emulator)] == [made]
+
+
+def _example(name: str, tmp_path: Path) -> Path:
+    """A copy of an example whose relative plugin path is made absolute (the copy lives elsewhere)."""
+    project = tmp_path / "project"
+    shutil.rmtree(project, ignore_errors=True)
+    shutil.copytree(REPO_ROOT / "examples" / name, project)
+    manifest = yaml.safe_load((project / "Pulumi.yaml").read_text())
+    manifest["packages"] = {"bandwidth": str(PLUGIN)}
+    runtime = manifest.get("runtime")
+    if isinstance(runtime, dict) and runtime.get("name") == "python":
+        runtime["options"]["virtualenv"] = sys.prefix
+    (project / "Pulumi.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+    return project
+
+
+def test_yaml_quickstart_example(
+    tmp_path: Path, toolchain: Any, e2e_emulator: Emulator, plugin_env: dict[str, str]
+) -> None:
+    stack = Stack(tmp_path, toolchain, e2e_emulator)
+    stack.dir = _example("yaml-quickstart", tmp_path)
+    stack.init()
+    stack.config("callbackPassword", CALLBACK_PASSWORD, secret=True)
+    assert ops(stack.preview_steps()) == {"orders": "create", "portIn": "create", "messagingLost": "create"}
+    assert e2e_emulator.requests() == []
+    stack.up()
+    outputs = stack.outputs()
+    subs = {s["subscription_id"]: s for s in live(e2e_emulator)}
+    assert len(subs) == 3 and subs[outputs["ordersSubscriptionId"]]["has_password"]
+    assert subs[outputs["portInSubscriptionId"]]["order_id"] == "ee456cfb-d237-4adc-b3f8-9db03d2e62a2"
+    stack.run("preview", "--expect-no-changes")
+    stack.run("destroy", "--yes")
+    assert live(e2e_emulator) == []
+
+
+def test_migration_from_the_dynamic_resource_keeps_the_subscription(
+    tmp_path: Path, toolchain: Any, e2e_emulator: Emulator, python_sdk: Path
+) -> None:
+    stack = Stack(tmp_path, toolchain, e2e_emulator)
+    stack.dir = _example("migrate-to-package", tmp_path)
+    stack.env["PYTHONPATH"] = str(python_sdk)
+    stack.init()
+    stack.up()
+    sub_id = stack.outputs()["ordersId"]
+    assert [s["subscription_id"] for s in live(e2e_emulator)] == [sub_id]
+
+    stack.config("migrated", "true")
+    stack.config("ordersId", sub_id)
+    before = len(e2e_emulator.requests())
+    stack.up()
+    calls = {m for m, _ in api_calls(e2e_emulator, before)}
+    assert "POST" not in calls and "DELETE" not in calls, "adopted, and the old resource was only forgotten"
+    assert stack.outputs()["ordersId"] == sub_id
+    assert [s["subscription_id"] for s in live(e2e_emulator)] == [sub_id], "no duplicate, no gap"
+    types = {r["type"] for r in json.loads(stack.export())["deployment"]["resources"]}
+    assert "bandwidth:index:Subscription" in types and "pulumi-python:dynamic/bandwidth:Subscription" not in types
+    stack.run("preview", "--expect-no-changes")
