@@ -408,3 +408,29 @@ def test_migration_from_the_dynamic_resource_keeps_the_subscription(
     types = {r["type"] for r in json.loads(stack.export())["deployment"]["resources"]}
     assert "bandwidth:index:Subscription" in types and "pulumi-python:dynamic/bandwidth:Subscription" not in types
     stack.run("preview", "--expect-no-changes")
+
+
+def test_plugin_installed_from_the_built_artifact(tmp_path: Path, toolchain: Any, e2e_emulator: Emulator) -> None:
+    """`pulumi plugin install resource bandwidth <v> --file <tarball>`: no path in the program at all."""
+    built = _run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "build_plugin.py"), "--out", str(tmp_path / "dist")],
+        REPO_ROOT,
+        dict(os.environ),
+    )
+    assert built.returncode == 0, built.stderr
+    tarball = Path(built.stdout.strip().splitlines()[-1])
+    version = schema.version()
+    assert tarball.name == f"pulumi-resource-bandwidth-v{version}.tar.gz"
+    stack = NativeStack(tmp_path, toolchain, e2e_emulator, "yaml").setup(None, None)
+    stack.run("plugin", "install", "resource", "bandwidth", version, "--file", str(tarball))
+    listed = [line.split() for line in stack.run("plugin", "ls").stdout.splitlines()]
+    assert ["bandwidth", "resource", version] in [row[:3] for row in listed]
+    stack.declare({"lost": {"eventType": "MESSAGING_LOST", "email": "noc@example.com"}})
+    manifest = yaml.safe_load((stack.dir / "Pulumi.yaml").read_text())
+    del manifest["packages"]
+    (stack.dir / "Pulumi.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+    stack.init()
+    stack.up()
+    assert [s["email"] for s in live(e2e_emulator)] == ["noc@example.com"]
+    stack.run("destroy", "--yes")
+    assert live(e2e_emulator) == []
