@@ -1,8 +1,10 @@
 """The real Pulumi engine at scale: `pulumi up` of N subscriptions against N sequential bare POSTs.
 
 Same run, same emulator (its own process), the same added API latency on every call (an emulator
-`delay` fault, default 100 ms, roughly a real Dashboard API round trip). Prints wall-clock times, the
-API requests each command sent, and the ratio up / bare POSTs. Preview must send 0 requests.
+`delay` fault, default 100 ms, roughly a real Dashboard API round trip). Once through the dynamic
+provider (a Python program) and once through the `bandwidth` plugin (the same resources in YAML).
+Prints wall-clock times, the API requests each command sent, and the ratios up / bare POSTs and
+plugin / dynamic. Preview must send 0 requests.
 
     .venv/bin/python bench/engine_up.py [-n 100] [--latency-ms 100]
 """
@@ -83,6 +85,70 @@ def bare_posts(base: str, count: int) -> float:
     return time.perf_counter() - started
 
 
+def yaml_program(count: int) -> str:
+    """The same N subscriptions as PROGRAM, declared in YAML for the `bandwidth` plugin."""
+    lines = [
+        "name: bench",
+        "runtime: yaml",
+        "packages:",
+        f"  bandwidth: {REPO_ROOT / 'bandwidth-plugin'}",
+        "resources:",
+    ]
+    for i in range(count):
+        order = uuid.uuid5(uuid.NAMESPACE_URL, f"bench-{i}")
+        lines += [
+            f"  port-in-{i}:",
+            "    type: bandwidth:Subscription",
+            "    properties:",
+            "      orderType: portins",
+            f"      orderId: {order}",
+            f"      callbackUrl: https://hooks.example.com/{i}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def measure(kind: str, bin_dir: Path, base: str, count: int) -> dict[str, tuple[float, int]]:
+    """preview/up/refresh/destroy of `count` subscriptions through the dynamic provider or the plugin."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{kind}-") as tmp:
+        root = Path(tmp)
+        project = root / "project"
+        for d in (project, root / "backend", root / "home"):
+            d.mkdir()
+        if kind == "dynamic":
+            (project / "__main__.py").write_text(PROGRAM)
+            (project / "Pulumi.yaml").write_text(
+                f"name: bench\nruntime:\n  name: python\n  options:\n    toolchain: pip\n    virtualenv: {sys.prefix}\n"
+            )
+        else:
+            (project / "Pulumi.yaml").write_text(yaml_program(count))
+        env = pulumi_toolchain.offline_env(bin_dir, root / "backend", root / "home", "bench")
+
+        def pulumi(*cmd: str) -> tuple[float, int]:
+            before = request_count(base)
+            started = time.perf_counter()
+            subprocess.run(
+                ["pulumi", *cmd, "--non-interactive"], cwd=project, env=env, check=True, capture_output=True, text=True
+            )
+            return time.perf_counter() - started, request_count(base) - before
+
+        pulumi("stack", "init", "bench")
+        for key, value in (
+            ("bandwidth:apiUrl", f"{base}/api"),
+            ("bandwidth:accountId", ACCOUNT),
+            ("bandwidth:username", USER),
+            ("count", str(count)),
+        ):
+            pulumi("config", "set", key, value)
+        pulumi("config", "set", "--secret", "bandwidth:password", PASSWORD)
+        pulumi("preview")  # warm-up: plugin install and first start are not what we measure
+        return {
+            "preview": pulumi("preview"),
+            "up": pulumi("up", "--yes", "--skip-preview"),
+            "refresh": pulumi("refresh", "--yes", "--skip-preview"),
+            "destroy": pulumi("destroy", "--yes", "--skip-preview"),
+        }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=100, help="subscriptions (default 100)")
@@ -93,49 +159,34 @@ def main() -> int:
     try:
         add_latency(base, args.latency_ms / 1000)
         bare = bare_posts(base, args.n)
-        control(base, "POST", "/reset", {})
-        add_latency(base, args.latency_ms / 1000)
-        with tempfile.TemporaryDirectory(prefix="bench-engine-") as tmp:
-            root = Path(tmp)
-            project = root / "project"
-            for d in (project, root / "backend", root / "home"):
-                d.mkdir()
-            (project / "__main__.py").write_text(PROGRAM)
-            (project / "Pulumi.yaml").write_text(
-                f"name: bench\nruntime:\n  name: python\n  options:\n    toolchain: pip\n    virtualenv: {sys.prefix}\n"
-            )
-            env = pulumi_toolchain.offline_env(bin_dir, root / "backend", root / "home", "bench")
-
-            def pulumi(*cmd: str) -> tuple[float, int]:
-                before = request_count(base)
-                started = time.perf_counter()
-                subprocess.run(["pulumi", *cmd, "--non-interactive"], cwd=project, env=env, check=True,
-                               capture_output=True, text=True)
-                return time.perf_counter() - started, request_count(base) - before
-
-            pulumi("stack", "init", "bench")
-            for key, value in (("bandwidth:apiUrl", f"{base}/api"), ("bandwidth:accountId", ACCOUNT),
-                               ("bandwidth:username", USER), ("count", str(args.n))):
-                pulumi("config", "set", key, value)
-            pulumi("config", "set", "--secret", "bandwidth:password", PASSWORD)
-            figures = {
-                "preview": pulumi("preview"),
-                "up": pulumi("up", "--yes", "--skip-preview"),
-                "refresh": pulumi("refresh", "--yes", "--skip-preview"),
-                "destroy": pulumi("destroy", "--yes", "--skip-preview"),
-            }
+        figures: dict[str, dict[str, tuple[float, int]]] = {}
+        for kind in ("dynamic", "plugin"):
+            control(base, "POST", "/reset", {})
+            add_latency(base, args.latency_ms / 1000)
+            figures[kind] = measure(kind, bin_dir, base, args.n)
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)
     print(f"{args.n} subscriptions, {args.latency_ms:.0f} ms added API latency per call, pulumi {bin_dir}")
-    print(f"  bare sequential POSTs     {bare:7.2f} s  {args.n} requests")
-    for name, (seconds, requests_sent) in figures.items():
-        print(f"  pulumi {name:<18} {seconds:7.2f} s  {requests_sent} requests")
-    up_seconds = figures["up"][0]
-    print(f"  ratio up / bare POSTs     {up_seconds / bare:7.2f}x")
-    print(json.dumps({"bare_s": bare, **{f"{k}_s": v[0] for k, v in figures.items()},
-                      **{f"{k}_requests": v[1] for k, v in figures.items()}}))
-    return 0 if figures["preview"][1] == 0 else 1
+    print(f"  bare sequential POSTs             {bare:7.2f} s  {args.n} requests")
+    for kind, steps in figures.items():
+        for name, (seconds, requests_sent) in steps.items():
+            print(f"  {kind:<8} pulumi {name:<18} {seconds:7.2f} s  {requests_sent} requests")
+        print(f"  {kind:<8} ratio up / bare POSTs     {steps['up'][0] / bare:7.2f}x")
+    print(
+        "  up through the plugin / through the dynamic provider: "
+        f"{figures['plugin']['up'][0] / figures['dynamic']['up'][0]:.2f}x"
+    )
+    print(
+        json.dumps(
+            {
+                "bare_s": bare,
+                **{f"{kind}_{k}_s": v[0] for kind, steps in figures.items() for k, v in steps.items()},
+                **{f"{kind}_{k}_requests": v[1] for kind, steps in figures.items() for k, v in steps.items()},
+            }
+        )
+    )
+    return 0 if all(steps["preview"][1] == 0 for steps in figures.values()) else 1
 
 
 if __name__ == "__main__":
