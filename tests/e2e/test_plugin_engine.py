@@ -434,3 +434,37 @@ def test_plugin_installed_from_the_built_artifact(tmp_path: Path, toolchain: Any
     assert [s["email"] for s in live(e2e_emulator)] == ["noc@example.com"]
     stack.run("destroy", "--yes")
     assert live(e2e_emulator) == []
+
+
+def test_explicit_provider_resource_carries_its_own_account(
+    tmp_path: Path, toolchain: Any, e2e_emulator: Emulator, plugin_env: dict[str, str]
+) -> None:
+    """`pulumi:providers:bandwidth` with its own settings; the stack config has no credentials at all."""
+    stack = NativeStack(tmp_path, toolchain, e2e_emulator, "yaml").setup(None, None)
+    stack.run("stack", "init", "e2e")
+    stack.config("providerPassword", API_PASSWORD, secret=True)
+    manifest = yaml.safe_load((stack.dir / "Pulumi.yaml").read_text())
+    manifest["config"] = {"providerPassword": {"type": "string", "secret": True}}
+    manifest["resources"] = {
+        "sandbox": {
+            "type": "pulumi:providers:bandwidth",
+            "properties": {
+                "apiUrl": e2e_emulator.api_url,
+                "accountId": ACCOUNT,
+                "username": API_USER,
+                "password": "${providerPassword}",
+            },
+        },
+        "lost": {
+            "type": "bandwidth:Subscription",
+            "properties": {"eventType": "MESSAGING_LOST", "email": "noc@example.com"},
+            "options": {"provider": "${sandbox}"},
+        },
+    }
+    (stack.dir / "Pulumi.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+    stack.up()
+    assert [s["email"] for s in live(e2e_emulator)] == ["noc@example.com"]
+    stack.run("preview", "--expect-no-changes")
+    stack.run("destroy", "--yes")
+    assert live(e2e_emulator) == []
+    assert API_PASSWORD not in stack.export() and API_PASSWORD not in stack.all_output()
