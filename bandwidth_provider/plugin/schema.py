@@ -6,6 +6,7 @@ Served by GetSchema (so `pulumi package get-schema`, `package add`/`gen-sdk`, YA
 
 from __future__ import annotations
 
+import functools
 import json
 from importlib import metadata
 from typing import Any
@@ -28,6 +29,7 @@ CONFIG_DOCS = {
 }
 
 
+@functools.cache
 def version() -> str:
     """The one version string: the installed distribution's, which pyproject.toml sets."""
     try:
@@ -98,6 +100,7 @@ def build() -> dict[str, Any]:
     }
 
 
+@functools.cache
 def render() -> str:
     return json.dumps(build(), indent=2, sort_keys=True) + "\n"
 
