@@ -17,6 +17,7 @@ import grpc
 from google.protobuf import empty_pb2
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, plugin_pb2, provider_pb2, provider_pb2_grpc
 
+from .. import budget
 from ..client import DashboardClient
 from ..core import lifecycle as lifecycle
 from ..core import plan as plan
@@ -28,10 +29,6 @@ from . import schema, values
 T = TypeVar("T")
 SECRET_WIRE = tuple(BY_NAME[name].wire for name in SECRET_NAMES)
 _KIND = provider_pb2.PropertyDiff.Kind
-
-
-class Cancelled(BandwidthError):
-    """The engine asked every call in flight to stop (Ctrl-C, or a failure elsewhere in the update)."""
 
 
 class EngineLog:
@@ -105,8 +102,9 @@ class BandwidthProvider(provider_pb2_grpc.ResourceProviderServicer):
         except BandwidthError as exc:
             context.abort(grpc.StatusCode.UNKNOWN, f"{what}: {exc}")
 
-    def _run(self, context: grpc.ServicerContext, what: str, fn: Callable[[], T]) -> T:
-        with self._errors(context, what):
+    def _run(self, context: grpc.ServicerContext, what: str, fn: Callable[[], T], timeout: float = 0) -> T:
+        """Run a core call under the engine's budget: `customTimeouts` and Cancel stop its retries."""
+        with self._errors(context, what), budget.operation(what, timeout, self.cancelled):
             return fn()
         raise AssertionError("unreachable")  # context.abort raises
 
@@ -217,6 +215,7 @@ class BandwidthProvider(provider_pb2_grpc.ResourceProviderServicer):
             context,
             "update",
             lambda: lifecycle.update(self._client(news.get("account_id")), request.id, olds, news),
+            request.timeout,
         )
         self._warn_all(request.urn, outcome.warnings)
         return provider_pb2.UpdateResponse(properties=self._struct(outcome.outputs))
@@ -238,7 +237,7 @@ class BandwidthProvider(provider_pb2_grpc.ResourceProviderServicer):
                 return lifecycle.import_(client, subscription_id)
             return lifecycle.read(client, subscription_id, state)
 
-        outcome = self._run(context, "import" if importing else "refresh", read)
+        outcome = self._run(context, "import" if importing else "refresh", read, request.timeout)
         if outcome is None:
             return provider_pb2.ReadResponse(id="")
         self._warn_all(request.urn, outcome.warnings)
