@@ -3,7 +3,9 @@
 Same run, same emulator (its own process), interleaved call by call so machine-load drift hits every
 side equally: ``plugin`` is a gRPC Create to `python bandwidth-plugin` (started as the engine starts it),
 ``dynamic`` the same through Pulumi's dynamic provider server, ``bare`` a keep-alive ``requests`` POST
-of the same XML, ``rpc`` an empty round trip (GetPluginInfo) to the plugin: the gRPC floor.
+of the same XML, ``rpc`` an empty round trip (GetPluginInfo) to the plugin: the gRPC floor. Where `go`
+exists, a second figure calls Create from bench/goclient (Go gRPC, as the engine does), alternating
+batches with bare POSTs.
 Prints medians and the ratios; the target for the plugin is plugin/bare <= 1.3.
 
     .venv/bin/python bench/plugin_overhead.py [-n 200]
@@ -12,8 +14,13 @@ Prints medians and the ratios; the target for the plugin is plugin/bare <= 1.3.
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -52,6 +59,50 @@ def camel(i: int, kind: str) -> dict[str, Any]:
         "callbackUsername": "hookuser",
         "callbackPassword": "hook-pass",
     }
+
+
+def go_client() -> Path | None:
+    """bench/goclient built once into the cache: Create over Go gRPC, as the engine sends it."""
+    go = shutil.which("go")
+    if go is None:
+        return None
+    out = Path.home() / ".cache" / "bandwidth-pulumi" / "goclient"
+    subprocess.run(
+        [go, "build", "-o", str(out), "."],
+        cwd=REPO_ROOT / "bench" / "goclient",
+        check=True,
+        env={**os.environ, "CGO_ENABLED": "0"},
+    )
+    return out
+
+
+def engine_like(
+    binary: Path, plugin: PluginServer, session: requests.Session, url: str, rounds: int, batch: int
+) -> dict[str, float]:
+    """Alternate batches of Go-client Creates and bare POSTs; medians of each."""
+    go_ms: list[float] = []
+    bare_ms: list[float] = []
+    address = plugin.channel_target
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(rounds):
+            props = [camel(r * batch + i, "go") | {"accountId": ACCOUNT, "expiry": 3122064000} for i in range(batch)]
+            path = Path(tmp) / f"props-{r}.json"
+            path.write_text(json.dumps(props))
+            out = subprocess.run(
+                [str(binary), "-addr", address, "-urn-prefix", urn("go"), "-props", str(path)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            go_ms += json.loads(out.stdout)
+            for i in range(batch):
+                body = encode_subscription(SubscriptionSpec.from_fields(snake(r * batch + i, "go-bare")))
+                t0 = time.perf_counter()
+                response = session.post(url, data=body, timeout=(5, 30))
+                bare_ms.append((time.perf_counter() - t0) * 1000)
+                if response.status_code != 201:
+                    raise SystemExit(f"bare POST: HTTP {response.status_code}")
+    return {"go_create": statistics.median(go_ms[batch:]), "bare": statistics.median(bare_ms[batch:])}
 
 
 def main() -> int:
@@ -100,6 +151,8 @@ def main() -> int:
         live = len(emu.state()["subscriptions"])
         if live != 3 * total:
             raise SystemExit(f"expected {3 * total} subscriptions at the emulator, found {live}")
+        binary = go_client()
+        engine = engine_like(binary, plugin, session, url, rounds=10, batch=25) if binary else None
     med = {k: statistics.median(v) * 1000 for k, v in times.items()}
     ratio = med["plugin"] / med["bare"]
     figures = {
@@ -115,6 +168,14 @@ def main() -> int:
         f" | plugin/bare {ratio:.3f} (target <= {TARGET}: {'met' if ratio <= TARGET else 'NOT met'})"
         f" | dynamic/bare {med['dynamic'] / med['bare']:.3f} | empty RPC {med['rpc']:.3f} ms"
     )
+    if engine is not None:
+        go_ratio = engine["go_create"] / engine["bare"]
+        figures["engine_like"] = {k: round(v, 3) for k, v in engine.items()} | {"ratio": round(go_ratio, 3)}
+        print(
+            f"as the engine calls it (Go gRPC client): plugin Create {engine['go_create']:.3f} ms | bare POST "
+            f"{engine['bare']:.3f} ms | ratio {go_ratio:.3f} "
+            f"(target <= {TARGET}: {'met' if go_ratio <= TARGET else 'NOT met'})"
+        )
     record_figures("plugin_overhead", figures)
     return 0
 

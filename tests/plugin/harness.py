@@ -78,6 +78,7 @@ class PluginServer:
         self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the plugin
         self._workdir = tempfile.TemporaryDirectory(prefix="plugin-cwd-")
         self.stub: provider_pb2_grpc.ResourceProviderStub | None = None
+        self.channel_target = ""
 
     def start(self) -> PluginServer:
         self._engine_server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
@@ -97,7 +98,8 @@ class PluginServer:
         line = self._proc.stdout.readline().strip()
         if not line.isdigit():
             raise RuntimeError(f"plugin did not print its port: {line!r}\n{self.stderr_text()}")
-        channel = grpc.insecure_channel(f"127.0.0.1:{line}")
+        self.channel_target = f"127.0.0.1:{line}"
+        channel = grpc.insecure_channel(self.channel_target)
         grpc.channel_ready_future(channel).result(timeout=30)
         self.stub = provider_pb2_grpc.ResourceProviderStub(channel)
         return self
