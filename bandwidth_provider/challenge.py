@@ -6,26 +6,47 @@ without that header loses the notification. Nothing is retried and redirects are
 The emulator's delivery and the `trigger` command both send through `post_with_challenge`, so a
 receiver that passes `trigger` behaves the same for the emulator and, as documented, for Bandwidth.
 
-The password never appears in any result field: it is only placed in the Authorization header,
-and receiver text that echoes it (or the encoded header) is redacted before it is kept.
+Two guarantees, both by construction rather than by filtering:
+
+* Budget: every attempt (name lookup, connect, TLS, send, status line and headers) ends within one
+  `timeout`, however slowly the receiver trickles bytes, and there are at most two attempts. That is
+  why this module speaks HTTP through `http.client` with a deadline-aware reader: requests' timeouts
+  apply per socket read, so one byte every half second would hold an exchange open forever.
+* No leaks: nothing the receiver writes is kept except its status code (shown with the standard
+  reason phrase) and the scheme of its challenge. The body is never read, so a reply echoing the
+  password in any encoding cannot surface in `trigger`, delivery records or `Status`.
 """
 
 from __future__ import annotations
 
 import base64
+import errno
+import http.client
+import io
+import ipaddress
+import math
+import os
+import re
+import socket
+import ssl
+import threading
 import time
 from dataclasses import dataclass
 from http import HTTPStatus
 from importlib import metadata
+from typing import Any, cast
 from urllib.parse import urlsplit
 
+import certifi
 import requests
 
 CONTENT_TYPE = "application/xml; charset=utf-8"
-#: Bodies are read only this far: Status shows an excerpt, never a whole error page.
-MAX_BODY_EXCERPT = 200
-_READ_LIMIT = 4096
-_REDACTED = "***"
+#: The longest `timeout` accepted (a day): longer values only overflow socket and lock timeouts.
+MAX_TIMEOUT = 86_400.0
+#: Challenge schemes shown by name (IANA registry); any other value is shown as a placeholder.
+_SCHEME_NAMES = ("Basic", "Bearer", "Concealed", "Digest", "DPoP", "HOBA", "Mutual", "Negotiate", "NTLM", "OAuth")
+_SCHEMES = {s.lower(): s for s in (*_SCHEME_NAMES, "PrivateToken", "SCRAM-SHA-1", "SCRAM-SHA-256", "vapid")}
+_OTHER_SCHEME = "(unrecognised scheme)"
 
 
 def _user_agent() -> str:
@@ -42,14 +63,14 @@ USER_AGENT = _user_agent()
 class Attempt:
     """One POST: whether it carried credentials, and what came back.
 
-    `status` is None when no HTTP answer arrived; `reason` then holds the error text (connection
-    refused, timeout, ...) instead of the HTTP reason phrase.
+    `status` is None when no HTTP answer arrived; `reason` then holds our own error text (connection
+    refused, timeout, ...), otherwise the standard reason phrase of `status` (never the receiver's).
+    `www_authenticate` is only the challenge's scheme (e.g. "Basic"), or None without that header.
     """
 
     credentials_sent: bool
     status: int | None
     reason: str
-    body_excerpt: str
     www_authenticate: str | None
     elapsed: float
 
@@ -81,10 +102,63 @@ class DeliveryResult:
         last = self.attempts[-1]
         if last.status is None:
             return f"ERROR: {last.reason}"
-        head = f"{last.status} {last.reason}".rstrip()
-        if last.ok or not last.body_excerpt:
-            return head
-        return f"{head}: {last.body_excerpt}"
+        return reply_excerpt(last.status)
+
+
+def reply_excerpt(status: int | None, reason: str | None = None, body: bytes | str | None = None) -> str:
+    """All that is ever shown of a receiver's answer: the status code and its standard reason phrase.
+
+    Safe by construction: the receiver's own reason phrase and body are accepted (so any caller can
+    pass what it has) but never used, because a reply can echo the callback password in endless
+    encodings (spacing, case, URL/HTML/JSON escapes, unpadded base64) that no redactor can all catch.
+    """
+    if status is None:
+        return "no HTTP answer"
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(int(status))
+
+
+#: OS and resolver texts our sender may put after "connection failed: " (never receiver text).
+_OS_REASONS = frozenset(
+    [os.strerror(code) for code in errno.errorcode]
+    + [
+        "Name or service not known",
+        "Temporary failure in name resolution",
+        "No address associated with hostname",
+        "Non-recoverable failure in name resolution",
+        "nodename nor servname provided, or not known",
+    ]
+)
+_STATUS_CODE = re.compile(r"(?:HTTP/\d(?:\.\d)?\s+)?([1-5]\d\d)(?![\d.])")
+_OWN_ERROR = re.compile(
+    r"ERROR: (?:(?:connect|read) timeout after [0-9.e+-]+s|TLS (?:handshake failed|error)|malformed HTTP answer"
+    r"|invalid callback URL(?:: embedded credentials)?|connection closed without an answer|no attempt was made"
+    r"|request failed \([A-Za-z]+\)|[A-Z][A-Za-z]*(?:Error|Exception))"
+)
+WITHHELD = "(withheld: may echo the receiver's reply)"
+
+
+def status_summary(text: str | None) -> str | None:
+    """A subscription's `Status` (the API's note on the last delivery) with no receiver text left in it.
+
+    Bandwidth documents Status as the last status code *and response body*, so it can echo the
+    callback password. Kept: a leading status code (shown as `reply_excerpt`), `READY`, and this
+    package's own fixed error texts; anything else is replaced by WITHHELD.
+    """
+    if text is None:
+        return None
+    stripped = text.strip()
+    code = _STATUS_CODE.match(stripped)
+    if code:
+        return reply_excerpt(int(code.group(1)))
+    if stripped in ("", "READY") or _OWN_ERROR.fullmatch(stripped):
+        return stripped
+    head, _, cause = stripped.partition(": connection failed")
+    if head == "ERROR" and (not cause or (cause.startswith(": ") and cause[2:] in _OS_REASONS)):
+        return stripped
+    return WITHHELD
 
 
 def basic_authorization(username: str, password: str) -> str:
@@ -93,118 +167,202 @@ def basic_authorization(username: str, password: str) -> str:
     return f"Basic {token}"
 
 
-class _Redactor:
-    """Removes the password and the encoded header from any text a receiver sends back."""
-
-    def __init__(self, secrets: tuple[str, ...]) -> None:
-        self.secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
-
-    def __call__(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, _REDACTED)
-        return text
+def _challenge_scheme(header: str | None) -> str | None:
+    """The scheme of a WWW-Authenticate value; realms and parameters are receiver text, so dropped."""
+    if header is None:
+        return None
+    words = header.split(None, 1)
+    return _SCHEMES.get(words[0].rstrip(",").lower(), _OTHER_SCHEME) if words else _OTHER_SCHEME
 
 
-def _excerpt(raw: bytes, redact: _Redactor) -> str:
-    text = raw.decode("utf-8", errors="replace")
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
-    text = redact(" ".join(text.split()))
-    return text if len(text) <= MAX_BODY_EXCERPT else text[: MAX_BODY_EXCERPT - 3] + "..."
+# ---------------------------------------------------------------- one attempt within one deadline
 
 
-def _read_limited(response: requests.Response, deadline: float) -> bytes:
-    """At most _READ_LIMIT bytes of the body, giving up at the deadline (a trickling receiver)."""
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_content(1024):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= _READ_LIMIT or time.monotonic() > deadline:
-            break
-    return b"".join(chunks)[:_READ_LIMIT]
+class _Deadline:
+    """One point in time every step of an attempt must finish by."""
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("deadline passed")
+        return left
 
 
-def _root_cause(exc: BaseException) -> str:
-    """The most specific OS-level reason in an exception chain, e.g. 'Connection refused'."""
-    seen: set[int] = set()
-    todo: list[BaseException] = [exc]
-    while todo:
-        current = todo.pop(0)
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, OSError) and current.strerror:
-            return current.strerror
-        for nxt in (getattr(current, "reason", None), current.__cause__, current.__context__, *current.args):
-            if isinstance(nxt, BaseException):
-                todo.append(nxt)
-    return ""
+class _DeadlineReader(io.RawIOBase):
+    """Socket reads that give up at the deadline, however slowly the peer trickles bytes."""
+
+    def __init__(self, sock: socket.socket, deadline: _Deadline) -> None:
+        self._sock, self._deadline = sock, deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        self._sock.settimeout(self._deadline.remaining())
+        return self._sock.recv_into(buffer)
 
 
-def _error_text(exc: requests.RequestException, timeout: float) -> str:
-    if isinstance(exc, requests.ConnectTimeout):
-        return f"connect timeout after {timeout:g}s"
-    if isinstance(exc, requests.ReadTimeout):
-        return f"read timeout after {timeout:g}s"
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "TLS handshake failed"
-    if isinstance(
-        exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)
-    ):
+class _ReadSide:
+    """What http.client.HTTPResponse needs of a socket (`makefile`), reading through the deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: _Deadline) -> None:
+        self._sock, self._deadline = sock, deadline
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+
+
+AddrInfo = tuple[int, int, int, str, tuple[str, int]]
+
+
+def _resolve(host: str, port: int, deadline: _Deadline) -> list[AddrInfo]:
+    """getaddrinfo within the deadline (it has no timeout of its own; a stuck lookup is left behind)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return cast(list[AddrInfo], socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+    outcome: list[object] = []
+    done = threading.Event()
+
+    def lookup() -> None:
+        try:
+            outcome.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except Exception as exc:  # handed over to the waiting thread
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=lookup, name="bandwidth-resolve", daemon=True).start()
+    if not done.wait(deadline.remaining()):
+        raise TimeoutError("name lookup timed out")
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return cast(list[AddrInfo], outcome[0])
+
+
+class _DeadlineConnect(http.client.HTTPConnection):
+    """Connects (lookup included) within the deadline; TLS, when layered on top, gets what is left."""
+
+    deadline: _Deadline
+
+    def connect(self) -> None:
+        error: OSError = OSError("no address")
+        for family, kind, proto, _, address in _resolve(self.host, self.port, self.deadline):
+            sock = socket.socket(family, kind, proto)
+            try:
+                sock.settimeout(self.deadline.remaining())
+                sock.connect(address)
+            except OSError as exc:
+                sock.close()
+                if isinstance(exc, TimeoutError):
+                    raise
+                error = exc
+                continue
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.settimeout(self.deadline.remaining())  # bounds the TLS handshake, if any, as a whole
+            self.sock = sock
+            return
+        raise error
+
+    def send(self, data: Any) -> None:
+        """sendall within the deadline, over TLS too (SSLSocket.sendall restarts the timeout per chunk)."""
+        assert self.sock is not None
+        view = memoryview(data).cast("B")
+        while view:
+            self.sock.settimeout(self.deadline.remaining())
+            view = view[self.sock.send(view) :]
+
+
+class _HTTP(_DeadlineConnect):
+    pass
+
+
+class _HTTPS(http.client.HTTPSConnection, _DeadlineConnect):
+    pass
+
+
+def _error_text(exc: BaseException, timeout: float, connected: bool) -> str:
+    """Our own words for a failed attempt; never text the receiver sent."""
+    if isinstance(exc, TimeoutError):
+        return f"{'read' if connected else 'connect'} timeout after {timeout:g}s"
+    if isinstance(exc, (ssl.SSLError, ssl.CertificateError)):
+        return "TLS error" if connected else "TLS handshake failed"
+    if isinstance(exc, http.client.RemoteDisconnected):
+        return "connection closed without an answer"
+    if isinstance(exc, http.client.HTTPException):
+        return "malformed HTTP answer"
+    if isinstance(exc, UnicodeError):
         return "invalid callback URL"
-    if isinstance(exc, requests.ConnectionError):
-        cause = _root_cause(exc)
-        return f"connection failed: {cause}" if cause else "connection failed"
+    if isinstance(exc, OSError):
+        # strerror comes from the OS or the resolver, e.g. "Connection refused".
+        return f"connection failed: {exc.strerror}" if exc.strerror else "connection failed"
     return f"request failed ({type(exc).__name__})"
 
 
-def _attempt(
-    session: requests.Session,
-    url: str,
-    body: bytes,
-    authorization: str | None,
-    timeout: float,
-    redact: _Redactor,
-) -> Attempt:
+@dataclass(frozen=True)
+class _Target:
+    https: bool
+    host: str
+    port: int
+    path: str
+
+
+def _target(url: str) -> _Target | str:
+    """Where to connect, or why the URL cannot be used (it is never contacted then)."""
+    try:
+        parts = urlsplit(url)
+        if parts.username is not None or parts.password is not None:
+            # URL userinfo would otherwise become credentials on the first POST, breaking the flow.
+            return "invalid callback URL: embedded credentials"
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            return "invalid callback URL"
+        prepared = urlsplit(requests.Request("POST", url).prepare().url or "")  # IDNA host, quoted path
+        https = parts.scheme.lower() == "https"
+        path = (prepared.path or "/") + (f"?{prepared.query}" if prepared.query else "")
+        return _Target(https, prepared.hostname or "", prepared.port or (443 if https else 80), path)
+    except (ValueError, requests.RequestException):
+        return "invalid callback URL"
+
+
+def _attempt(target: _Target, body: bytes, authorization: str | None, timeout: float) -> Attempt:
     headers = {"Content-Type": CONTENT_TYPE, "User-Agent": USER_AGENT, "Accept": "*/*"}
     if authorization is not None:
         headers["Authorization"] = authorization
     started = time.monotonic()
+    conn: _DeadlineConnect
+    if target.https:
+        context = ssl.create_default_context(cafile=certifi.where())  # the CA bundle requests uses
+        conn = _HTTPS(target.host, target.port, timeout=timeout, context=context)
+    else:
+        conn = _HTTP(target.host, target.port, timeout=timeout)
+    conn.deadline = deadline = _Deadline(timeout)
+    connected = False
     try:
-        # Prepared outside the session on purpose: session-level auth and ~/.netrc must never
-        # add credentials to the first, unauthenticated POST.
-        prepared = requests.Request("POST", url, data=body, headers=headers).prepare()
-        response = session.send(prepared, timeout=timeout, allow_redirects=False, stream=True)
-    except requests.RequestException as exc:
-        return Attempt(
-            credentials_sent=authorization is not None,
-            status=None,
-            reason=redact(_error_text(exc, timeout)),
-            body_excerpt="",
-            www_authenticate=None,
-            elapsed=time.monotonic() - started,
-        )
-    try:
+        conn.connect()
+        connected = True
+        assert conn.sock is not None
+        conn.sock.settimeout(deadline.remaining())  # sendall: one deadline for the whole request
+        conn.request("POST", target.path, body=body, headers=headers)
+        response = http.client.HTTPResponse(cast(socket.socket, _ReadSide(conn.sock, deadline)), method="POST")
         try:
-            raw = _read_limited(response, started + timeout)
-        except requests.RequestException:
-            raw = b""
+            response.begin()  # the status line and headers only: the body is never read
+        finally:
+            response.close()
+    except Exception as exc:
+        error = _error_text(exc, timeout, connected)
+        return Attempt(authorization is not None, None, error, None, time.monotonic() - started)
     finally:
-        response.close()
-    status = response.status_code
-    reason = response.reason or ""
-    if not reason:
-        try:
-            reason = HTTPStatus(status).phrase
-        except ValueError:
-            reason = ""
-    challenge = response.headers.get("WWW-Authenticate")
+        conn.close()
     return Attempt(
         credentials_sent=authorization is not None,
-        status=status,
-        reason=redact(reason),
-        body_excerpt=_excerpt(raw, redact),
-        www_authenticate=redact(challenge) if challenge is not None else None,
+        status=response.status,
+        reason=reply_excerpt(response.status).partition(" ")[2],
+        www_authenticate=_challenge_scheme(response.getheader("WWW-Authenticate")),
         elapsed=time.monotonic() - started,
     )
 
@@ -216,34 +374,22 @@ def post_with_challenge(
     username: str | None,
     password: str | None,
     timeout: float = 10.0,
-    session: requests.Session | None = None,
 ) -> DeliveryResult:
     """Deliver `body` to `url` as Bandwidth does; never raises for network or HTTP failures.
 
-    `timeout` bounds connecting, each read, and reading the (excerpted) answer body. Credentials are
-    sent only on the resend after a challenge, and only when both username and password are set.
-    Without a `session` a private one is used that ignores proxy and netrc settings from the
-    environment: Bandwidth delivers straight to the URL.
+    Each attempt ends within `timeout` seconds in all (lookup, connect, TLS, send, status line and
+    headers), so the exchange ends within 2 x `timeout`. Credentials are sent only on the resend
+    after a challenge, and only when both username and password are set. Proxy and netrc settings
+    are ignored: Bandwidth delivers straight to the URL. Raises ValueError for a `timeout` that is
+    not a finite number in (0, MAX_TIMEOUT] (a caller's mistake, not a delivery outcome).
     """
-    try:
-        parts = urlsplit(url)
-        embedded = parts.username is not None or parts.password is not None
-    except ValueError:
-        embedded = False
-    if embedded:
-        # requests would send URL userinfo as Basic auth on the first POST, breaking the flow.
-        return DeliveryResult((Attempt(False, None, "invalid callback URL: embedded credentials", "", None, 0.0),))
-    own = session is None
-    active = requests.Session() if session is None else session
-    if own:
-        active.trust_env = False
+    if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT):
+        raise ValueError(f"timeout must be a positive number of seconds, at most {MAX_TIMEOUT:g}")
+    target = _target(url)
+    if isinstance(target, str):
+        return DeliveryResult((Attempt(False, None, target, None, 0.0),))
     authorization = basic_authorization(username, password) if username is not None and password is not None else None
-    redact = _Redactor((password or "", authorization or "", authorization.split(" ", 1)[1] if authorization else ""))
-    try:
-        attempts = [_attempt(active, url, body, None, timeout, redact)]
-        if attempts[0].challenged and authorization is not None:
-            attempts.append(_attempt(active, url, body, authorization, timeout, redact))
-        return DeliveryResult(tuple(attempts))
-    finally:
-        if own:
-            active.close()
+    attempts = [_attempt(target, body, None, timeout)]
+    if attempts[0].challenged and authorization is not None:
+        attempts.append(_attempt(target, body, authorization, timeout))
+    return DeliveryResult(tuple(attempts))

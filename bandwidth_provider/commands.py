@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import keyword
+import math
 import re
 import sys
 import uuid
@@ -48,6 +49,44 @@ def add_parsers(subparsers: Any) -> None:
 def _fail(message: str, code: int) -> int:
     print(f"error: {message}", file=sys.stderr)
     return code
+
+
+#: The userinfo of anything URL-like (`//user:password@`), also in URLs our checks would not parse.
+_USERINFO = re.compile(r"(?<=//)[^/?#\s]*@")
+#: Longest user or API value echoed in a message; the rest is elided with its length.
+MAX_ECHO = 80
+
+
+def strip_userinfo(text: str) -> str:
+    """`text` with every `user:password@` after a `//` removed."""
+    return _USERINFO.sub("", text)
+
+
+def shown(value: object, *, quote: bool = True) -> str:
+    """A user or API value fit for a one-line message: credentials removed, escaped, bounded."""
+    text = strip_userinfo(str(value))
+    head = repr(text[:MAX_ECHO]) if quote else _cell(text[:MAX_ECHO])
+    return head + (f"... ({len(text)} characters)" if len(text) > MAX_ECHO else "")
+
+
+def _cell(value: object) -> str:
+    """A table cell: printable, one line (API values may hold anything)."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(value))
+
+
+def _seconds(text: str) -> float:
+    """argparse type for --timeout: a positive, finite number of seconds (nan and inf are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {shown(text)}") from None
+    from .challenge import MAX_TIMEOUT
+
+    if not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive, finite number of seconds up to {MAX_TIMEOUT:g}, got {shown(text)}"
+        )
+    return value
 
 
 # ---------------------------------------------------------------- trigger
@@ -87,7 +126,13 @@ def _add_trigger(subparsers: Any) -> None:
         metavar="P",
         help="callback password, sent only after a challenge (never printed)",
     )
-    p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds per attempt (default 10)")
+    p.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=10.0,
+        metavar="S",
+        help="seconds each attempt may take in all, however slowly the receiver answers (default 10)",
+    )
     p.add_argument("--show-body", action="store_true", help="print the XML that is sent")
     p.set_defaults(func=run_trigger)
 
@@ -97,7 +142,7 @@ def _canonical_order_type(value: str) -> str:
     canonical = canonical_order_type(value)
     if canonical is None:
         raise UsageError(
-            f"--order-type {value!r} is not a known order type; allowed values: {', '.join(catalog.ORDER_TYPES)}"
+            f"--order-type {shown(value)} is not a known order type; allowed values: {', '.join(catalog.ORDER_TYPES)}"
         )
     return canonical
 
@@ -111,7 +156,8 @@ def _canonical_status(order_type: str, value: str | None) -> str:
     canonical = canonical_choice(value, allowed)
     if canonical is None:
         raise UsageError(
-            f"--status {value!r} is not a state {order_type} notifications carry; allowed values: {', '.join(allowed)}"
+            f"--status {shown(value)} is not a state {order_type} notifications carry; "
+            f"allowed values: {', '.join(allowed)}"
         )
     return canonical
 
@@ -125,7 +171,7 @@ def build_notification(args: argparse.Namespace, now: datetime | None = None) ->
         event = canonical_choice(args.event_type, catalog.EVENT_TYPES)
         if event is None:
             raise UsageError(
-                f"--event-type {args.event_type!r} is not valid; allowed values: {', '.join(catalog.EVENT_TYPES)}"
+                f"--event-type {shown(args.event_type)} is not valid; allowed values: {', '.join(catalog.EVENT_TYPES)}"
             )
         order_only = [
             flag
@@ -164,19 +210,22 @@ def build_notification(args: argparse.Namespace, now: datetime | None = None) ->
 
 
 def _check_trigger_args(args: argparse.Namespace) -> None:
-    parts = urlsplit(args.to)
-    if parts.username is not None or parts.password is not None:
+    try:
+        parts = urlsplit(args.to)
+        embedded = parts.username is not None or parts.password is not None
+        host, _ = parts.hostname, parts.port  # .port raises ValueError when not a number in range
+    except ValueError:  # e.g. an unclosed IPv6 bracket or a bad port
+        raise UsageError(f"--to must be an absolute http(s) URL, got {shown(args.to)}") from None
+    if embedded:
         raise UsageError("--to must not embed credentials; use --username and --password")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"--to must be an absolute http(s) URL, got {args.to!r}")
+    if parts.scheme not in ("http", "https") or not host:
+        raise UsageError(f"--to must be an absolute http(s) URL, got {shown(args.to)}")
     if (args.username is None) != (args.password is None):
         raise UsageError("--username and --password go together")
-    if not args.timeout > 0:
-        raise UsageError("--timeout must be a positive number of seconds")
 
 
 def _describe_attempt(n: int, attempt: Attempt, username: str | None) -> str:
-    who = f"with Basic credentials (user {username!r})" if attempt.credentials_sent else "without credentials"
+    who = f"with Basic credentials (user {shown(username)})" if attempt.credentials_sent else "without credentials"
     if attempt.status is None:
         outcome = f"ERROR: {attempt.reason}"
     else:
@@ -227,9 +276,10 @@ def run_trigger(args: argparse.Namespace, out: TextIO | None = None) -> int:
     what = (
         f"{notification.event_type}"
         if notification.is_event
-        else f"{notification.order_type} {notification.status}, order {notification.order_id}"
+        else f"{notification.order_type} {notification.status}, order {shown(notification.order_id, quote=False)}"
     )
-    print(f"POST {args.to} ({what}, subscription {notification.subscription_id}, {len(body)} bytes)", file=out)
+    sub = shown(notification.subscription_id, quote=False)
+    print(f"POST {shown(args.to, quote=False)} ({what}, subscription {sub}, {len(body)} bytes)", file=out)
     if args.show_body:
         print(body.decode(), file=out)
     result = post_with_challenge(args.to, body, username=args.username, password=args.password, timeout=args.timeout)
@@ -302,18 +352,32 @@ def _add_list(subparsers: Any) -> None:
     p.set_defaults(func=run_list)
 
 
+def expires_at(now: datetime, seconds: int | None) -> str | None:
+    """When a remaining lifetime runs out, as ISO-8601 UTC; None when unknown or past the year 9999."""
+    if seconds is None:
+        return None
+    try:
+        return (now + timedelta(seconds=seconds)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    except OverflowError:  # e.g. Expiry 10**12: no datetime can hold it, and it never expires in practice
+        return None
+
+
 def subscription_record(sub: RemoteSubscription, now: datetime) -> dict[str, Any]:
-    """A subscription as JSON: the spec's field names (no password), its id, status and expiry time."""
+    """A subscription as JSON: the spec's field names (no password), its id, status and expiry time.
+
+    `callback_url` loses any `user:password@`, and `status` keeps only what cannot echo the
+    receiver's reply (challenge.status_summary).
+    """
+    from .challenge import status_summary
+
     record: dict[str, Any] = {"subscription_id": sub.subscription_id}
     for name in SPEC_FIELDS:
         if name != "callback_password":
             record[name] = getattr(sub, name)
-    record["status"] = sub.status
-    record["expires_at"] = (
-        (now + timedelta(seconds=sub.expiry)).isoformat(timespec="seconds").replace("+00:00", "Z")
-        if sub.expiry is not None
-        else None
-    )
+    if sub.callback_url is not None:
+        record["callback_url"] = strip_userinfo(sub.callback_url)
+    record["status"] = status_summary(sub.status)
+    record["expires_at"] = expires_at(now, sub.expiry)
     return record
 
 
@@ -333,15 +397,22 @@ def _remaining(seconds: int | None) -> str:
 
 
 def _table(subs: Sequence[RemoteSubscription]) -> str:
+    from .challenge import status_summary
+
     header = ("SUBSCRIPTION ID", "TARGET", "DESTINATION", "USERNAME", "EXPIRES IN", "STATUS")
     rows = [
-        (
-            s.subscription_id,
-            _target(s),
-            s.callback_url if s.callback_url is not None else f"mailto:{s.email} ({s.digest or 'NONE'})",
-            s.callback_username or "-",
-            _remaining(s.expiry) if s.email is None else "-",
-            s.status or "-",
+        tuple(
+            _cell(value)
+            for value in (
+                s.subscription_id,
+                _target(s),
+                strip_userinfo(s.callback_url)
+                if s.callback_url is not None
+                else f"mailto:{s.email} ({s.digest or 'NONE'})",
+                s.callback_username or "-",
+                _remaining(s.expiry) if s.email is None else "-",
+                status_summary(s.status) or "-",
+            )
         )
         for s in subs
     ]
@@ -413,6 +484,8 @@ def _camel(name: str) -> str:
 
 def render_program(account_id: str, subs: Sequence[RemoteSubscription], *, now: datetime | None = None) -> str:
     """The `__main__.py` text adopting `subs`; every value is emitted with repr(), so it is valid Python."""
+    from .challenge import status_summary
+
     now = now or datetime.now(timezone.utc)
     used: set[str] = set()
     blocks: list[str] = []
@@ -427,6 +500,9 @@ def render_program(account_id: str, subs: Sequence[RemoteSubscription], *, now: 
         lines = [f"{_identifier(name)} = Subscription(", f"    {name!r},", f"    adopt_id={sub.subscription_id!r},"]
         for field in ("order_type", "event_type", "order_id", "callback_url", "email"):
             value = getattr(sub, field)
+            if field == "callback_url" and value is not None and strip_userinfo(value) != value:
+                lines.append("    # the URL embedded credentials (removed): use callback_username/callback_password")
+                value = strip_userinfo(value)
             if value is not None:
                 lines.append(f"    {field}={value!r},")
         if sub.email is None and sub.expiry is not None and sub.expiry > 0:
@@ -443,7 +519,7 @@ def render_program(account_id: str, subs: Sequence[RemoteSubscription], *, now: 
                 lines.append(f"    {field}={value!r},")
         lines.append(")")
         if sub.status is not None:
-            lines.insert(0, f"# last delivery status: {_comment(sub.status)}")
+            lines.insert(0, f"# last delivery status: {_comment(status_summary(sub.status) or '')}")
         lines.append(f"pulumi.export({(_identifier(name) + '_id')!r}, {_identifier(name)}.id)")
         blocks.append("\n".join(lines))
     header = [

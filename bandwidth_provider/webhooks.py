@@ -10,6 +10,8 @@ challenge is always issued correctly:
     body larger than the limit     -> 413
     credentials missing or wrong   -> 401 + WWW-Authenticate: Basic realm="bandwidth"
     body not a <Notification>      -> 400
+    a copy of it is being handled  -> waits for that outcome (DuplicateDetector), 503 if it runs on
+    already handled (duplicates)   -> 200 without calling the handler
     handler raised                 -> 500 (the exception is logged, never echoed)
     otherwise                      -> 200 once the handler has returned
 
@@ -21,11 +23,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import enum
 import hashlib
 import hmac
 import json
 import logging
+import math
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -36,6 +41,7 @@ from .wire import MAX_NOTIFICATION_BYTES, Notification, decode_notification
 
 __all__ = [
     "REALM",
+    "Claim",
     "DuplicateDetector",
     "Notification",
     "NotificationError",
@@ -83,40 +89,92 @@ def notification_key(notification: Notification) -> str:
     return hashlib.sha256(json.dumps(fields, separators=(",", ":")).encode()).hexdigest()
 
 
+class Claim(enum.Enum):
+    """What `DuplicateDetector.claim` decided for one arriving copy."""
+
+    NEW = "new"  #: this copy is the one to handle; report its outcome with `release`
+    DONE = "done"  #: an earlier copy was handled successfully: acknowledge without handling
+    BUSY = "busy"  #: an earlier copy is still being handled: refuse with a retryable status
+
+
 class DuplicateDetector:
-    """Remembers the keys of the last `capacity` notifications; thread-safe, bounded memory.
+    """Remembers the keys of the last `capacity` handled notifications; thread-safe, bounded memory.
 
     Bandwidth does not retry, but the same change can still arrive twice (a replayed `trigger`, a
     proxy resending, an operator re-firing). Payloads without LastModifiedDate (older formats) that
     repeat a status for the same order are indistinguishable and count as duplicates.
+
+    A copy that arrives while an earlier one is still being handled waits (up to `wait` seconds) for
+    that outcome instead of being acknowledged at once: Bandwidth never resends a 2xx'd delivery, so
+    acknowledging it and then seeing the first copy fail would lose the event. If the first copy
+    fails, the waiting copy is handled itself; if it is still running after `wait`, the copy is
+    refused (BUSY) rather than acknowledged.
     """
 
-    def __init__(self, capacity: int = 10_000) -> None:
+    def __init__(self, capacity: int = 10_000, *, wait: float = 10.0) -> None:
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
+        if not (math.isfinite(wait) and wait >= 0):
+            raise ValueError("wait must be a finite number of seconds >= 0")
         self.capacity = capacity
+        self.wait = wait
         self._keys: OrderedDict[str, None] = OrderedDict()
-        self._lock = threading.Lock()
+        self._in_flight: set[str] = set()
+        self._changed = threading.Condition()
 
-    def seen(self, notification: Notification) -> bool:
-        """Record the notification; True when it had been recorded before (atomic check-and-add)."""
+    def claim(self, notification: Notification) -> Claim:
+        """Decide for one arriving copy, waiting while an earlier copy is being handled."""
         key = notification_key(notification)
-        with self._lock:
+        deadline = time.monotonic() + self.wait
+        with self._changed:
+            while key in self._in_flight:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return Claim.BUSY
+                self._changed.wait(left)
             if key in self._keys:
                 self._keys.move_to_end(key)
+                return Claim.DONE
+            self._in_flight.add(key)
+            return Claim.NEW
+
+    def release(self, notification: Notification, *, handled: bool) -> None:
+        """Report the outcome of a NEW claim: remembered when handled, else free for the next copy."""
+        key = notification_key(notification)
+        with self._changed:
+            self._in_flight.discard(key)
+            if handled:
+                self._remember(key)
+            self._changed.notify_all()
+
+    def seen(self, notification: Notification) -> bool:
+        """Record the notification as handled; True when it had been recorded (or claimed) before.
+
+        An atomic check-and-add for callers that handle the notification themselves afterwards; the
+        receiver uses claim/release instead, so a failure in between is never acknowledged.
+        """
+        key = notification_key(notification)
+        with self._changed:
+            if key in self._keys or key in self._in_flight:
+                if key in self._keys:
+                    self._keys.move_to_end(key)
                 return True
-            self._keys[key] = None
-            if len(self._keys) > self.capacity:
-                self._keys.popitem(last=False)
+            self._remember(key)
             return False
 
     def forget(self, notification: Notification) -> None:
         """Drop a key again, e.g. when processing failed and a resend must not be skipped."""
-        with self._lock:
+        with self._changed:
             self._keys.pop(notification_key(notification), None)
 
+    def _remember(self, key: str) -> None:
+        self._keys[key] = None
+        self._keys.move_to_end(key)
+        if len(self._keys) > self.capacity:
+            self._keys.popitem(last=False)
+
     def __len__(self) -> int:
-        with self._lock:
+        with self._changed:
             return len(self._keys)
 
 
@@ -148,6 +206,7 @@ _REASONS = {
     405: "Method Not Allowed",
     413: "Payload Too Large",
     500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 
 
@@ -214,16 +273,23 @@ class Receiver:
         except NotificationError as exc:
             log.warning("rejected a malformed notification: %s", exc)
             return Reply(400, "malformed notification\n")
-        if self.duplicates is not None and self.duplicates.seen(notification):
+        claim = self.duplicates.claim(notification) if self.duplicates is not None else Claim.NEW
+        if claim is Claim.DONE:
             log.info("ignored a repeated notification for subscription %s", notification.subscription_id)
             return Reply(200, "OK (duplicate)\n")
+        if claim is Claim.BUSY:
+            log.warning("refused a copy of a notification that is still being handled")
+            return Reply(503, "a copy of this notification is still being handled\n", (("Retry-After", "1"),))
+        handled = False
         try:
             self.handler(notification)
+            handled = True
         except Exception:
-            if self.duplicates is not None:
-                self.duplicates.forget(notification)
             log.exception("notification handler failed")
             return Reply(500, "notification handler failed\n")
+        finally:
+            if self.duplicates is not None:
+                self.duplicates.release(notification, handled=handled)
         return Reply(200, "OK\n")
 
 
@@ -297,23 +363,41 @@ def make_lambda_handler(
     receiver = Receiver(handler, username=username, password=password, duplicates=duplicates, max_bytes=max_bytes)
 
     def lambda_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
-        http = (event.get("requestContext") or {}).get("http") or {}
-        method = str(http.get("method") or event.get("httpMethod") or "GET")
-        headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-        raw = event.get("body") or ""
-        if event.get("isBase64Encoded"):
-            try:
-                body = base64.b64decode(raw, validate=True)
-            except (binascii.Error, ValueError, TypeError):
-                return _lambda_reply(Reply(400, "malformed notification\n"))
-        elif isinstance(raw, str):
-            body = raw.encode()
-        else:
-            body = bytes(raw) if isinstance(raw, (bytes, bytearray)) else b""
-        return _lambda_reply(receiver.respond(method, headers.get("authorization"), body))
+        request = _lambda_request(event)
+        if request is None:
+            return _lambda_reply(Reply(400, "malformed request\n"))
+        return _lambda_reply(receiver.respond(*request))
 
     lambda_handler.receiver = receiver  # type: ignore[attr-defined]
     return lambda_handler
+
+
+def _lambda_request(event: object) -> tuple[str, str | None, bytes] | None:
+    """(method, Authorization, body) of a function URL event; None when the event is malformed.
+
+    Total on purpose: a missing or non-string body, bad base64, or missing headers must answer 400,
+    never raise (an exception would surface as a 502 from the function URL with a stack trace in logs).
+    """
+    if not isinstance(event, Mapping):
+        return None
+    context = event.get("requestContext")
+    http = context.get("http") if isinstance(context, Mapping) else None
+    method = (http.get("method") if isinstance(http, Mapping) else None) or event.get("httpMethod") or "GET"
+    if not isinstance(method, str):
+        return None
+    if method.upper() != "POST":
+        return method, None, b""  # answered 405 whatever else the event holds
+    headers, raw, encoded = event.get("headers"), event.get("body"), event.get("isBase64Encoded", False)
+    if not isinstance(headers, Mapping) or not isinstance(raw, str) or not isinstance(encoded, bool):
+        return None
+    authorization = [v for k, v in headers.items() if isinstance(k, str) and k.lower() == "authorization"]
+    if len(authorization) > 1 or not all(isinstance(v, str) for v in authorization):
+        return None
+    try:
+        body = base64.b64decode(raw, validate=True) if encoded else raw.encode("utf-8")
+    except (binascii.Error, ValueError):  # bad base64, or a lone surrogate that UTF-8 cannot carry
+        return None
+    return method, authorization[0] if authorization else None, body
 
 
 def _lambda_reply(reply: Reply) -> dict[str, Any]:

@@ -73,19 +73,19 @@ class Notification:
 # ---------------------------------------------------------------- parsing helpers
 
 
-def _parser() -> etree.XMLParser:
+def _parser(remove_comments: bool = True) -> etree.XMLParser:
     # A fresh parser per call: parsers are not thread-safe, and none of them may fetch or expand anything.
     return etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=remove_comments
     )
 
 
-def parse_xml(body: bytes) -> etree._Element:
+def parse_xml(body: bytes, *, remove_comments: bool = True) -> etree._Element:
     """Parse untrusted XML; raises ValueError for malformed input or any DOCTYPE/entity declaration."""
     if not body or not body.strip():
         raise ValueError("empty XML document")
     try:
-        root = etree.fromstring(body, _parser())
+        root = etree.fromstring(body, _parser(remove_comments))
     except etree.XMLSyntaxError as exc:
         raise ValueError(f"malformed XML: {exc.msg}") from None
     docinfo = root.getroottree().docinfo
@@ -342,6 +342,14 @@ def encode_notification(note: Notification, *, number_list_tag: str | None = Non
     return _document(root)
 
 
+def _field(el: etree._Element | None) -> str | None:
+    """A notification field's text; a field holding anything but text (a comment, a processing
+    instruction, an element) is malformed, since any single text node of it would be a truncation."""
+    if el is not None and len(el):
+        raise NotificationError(f"<{_local(el)[:40]}> must contain only text")
+    return _text(el)
+
+
 def decode_notification(body: bytes, *, max_bytes: int = MAX_NOTIFICATION_BYTES) -> Notification:
     """Parse a notification; any malformed, oversized or hostile body raises NotificationError only."""
     if len(body) > max_bytes:
@@ -349,7 +357,8 @@ def decode_notification(body: bytes, *, max_bytes: int = MAX_NOTIFICATION_BYTES)
     if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
         raise NotificationError("DOCTYPE and ENTITY declarations are not accepted")
     try:
-        root = parse_xml(body)
+        # Comments are kept so that a field split by one is seen (and refused) rather than merged.
+        root = parse_xml(body, remove_comments=False)
     except ValueError as exc:
         raise NotificationError(str(exc)) from None
     if _local(root) != "Notification":
@@ -357,18 +366,18 @@ def decode_notification(body: bytes, *, max_bytes: int = MAX_NOTIFICATION_BYTES)
     numbers: list[str] = []
     for tag in NUMBER_LIST_TAGS:
         for container in (c for c in root if _local(c) == tag):
-            numbers.extend((n.text or "").strip() for n in container if _local(n) == "TelephoneNumber")
+            numbers.extend((_field(n) or "").strip() for n in container if _local(n) == "TelephoneNumber")
     return Notification(
-        subscription_id=_text(root, "SubscriptionId"),
-        order_type=_text(root, "OrderType"),
-        order_id=_text(root, "OrderId"),
-        customer_order_id=_text(root, "CustomerOrderId"),
-        status=_text(root, "Status"),
-        message=_text(root, "Message"),
-        note=_text(root, "Note"),
+        subscription_id=_field(_child(root, "SubscriptionId")),
+        order_type=_field(_child(root, "OrderType")),
+        order_id=_field(_child(root, "OrderId")),
+        customer_order_id=_field(_child(root, "CustomerOrderId")),
+        status=_field(_child(root, "Status")),
+        message=_field(_child(root, "Message")),
+        note=_field(_child(root, "Note")),
         telephone_numbers=tuple(numbers),
-        event_type=_text(root, "EventType"),
-        last_modified=_timestamp(_text(root, "LastModifiedDate")),
-        actual_foc_date=_timestamp(_text(root, "ActualFocDate")),
+        event_type=_field(_child(root, "EventType")),
+        last_modified=_timestamp(_field(_child(root, "LastModifiedDate"))),
+        actual_foc_date=_timestamp(_field(_child(root, "ActualFocDate"))),
     )
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bandwidth_provider.webhooks import DuplicateDetector, Notification, notification_key, parse_notification
+from bandwidth_provider.webhooks import Claim, DuplicateDetector, Notification, notification_key, parse_notification
 
 from . import samples
 
@@ -94,3 +94,14 @@ def test_exactly_one_thread_wins() -> None:
 def test_capacity_must_be_positive() -> None:
     with pytest.raises(ValueError):
         DuplicateDetector(capacity=0)
+
+
+def test_claim_release_only_a_handled_copy_counts() -> None:
+    detector = DuplicateDetector(wait=0)
+    assert detector.claim(BASE) is Claim.NEW
+    assert detector.claim(BASE) is Claim.BUSY  # in flight: neither new nor done
+    detector.release(BASE, handled=False)
+    assert detector.claim(BASE) is Claim.NEW  # the failed copy left no trace
+    detector.release(BASE, handled=True)
+    assert detector.claim(BASE) is Claim.DONE
+    assert len(detector) == 1

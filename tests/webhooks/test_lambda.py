@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -84,6 +85,36 @@ def test_malformed_bodies(handler: Any) -> None:
     assert handler(_event(None, auth=auth), None)["statusCode"] == 400
     entity = samples.EVENT_IMPACTED.replace(b"9192345678", b"&xxe;")
     assert handler(_event(entity, auth=auth), None)["statusCode"] == 400
+
+
+def _mutated(change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
+    event = _event(samples.CSRS)  # unauthenticated: well-formed, it would be answered 401
+    change(event)
+    return event
+
+
+MALFORMED_EVENTS: dict[str, Any] = {
+    "not_a_mapping": None,
+    "a_list": [],
+    "missing_body": _mutated(lambda e: e.pop("body")),
+    "number_body": _mutated(lambda e: e.update(body=123, isBase64Encoded=False)),
+    "bytes_body": _mutated(lambda e: e.update(body=b"<Notification/>", isBase64Encoded=False)),
+    "object_body": _mutated(lambda e: e.update(body={"Notification": {}}, isBase64Encoded=False)),
+    "lone_surrogate_body": _mutated(lambda e: e.update(body="<Notification>\ud800", isBase64Encoded=False)),
+    "missing_headers": _mutated(lambda e: e.pop("headers")),
+    "headers_a_list": _mutated(lambda e: e.update(headers=[["authorization", "Basic eA=="]])),
+    "headers_a_string": _mutated(lambda e: e.update(headers="authorization: x")),
+    "non_string_authorization": _mutated(lambda e: e["headers"].update(authorization=123)),
+    "non_bool_base64_flag": _mutated(lambda e: e.update(isBase64Encoded="yes")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED_EVENTS))
+def test_malformed_events_are_answered_400_never_raised(handler: Any, received: list[Notification], name: str) -> None:
+    reply = handler(MALFORMED_EVENTS[name], None)
+    assert reply["statusCode"] == 400
+    assert reply["body"] == "malformed request\n"
+    assert received == []
 
 
 def test_header_case_and_missing_request_context(received: list[Notification]) -> None:

@@ -10,10 +10,13 @@ from typing import Any
 
 import pytest
 
+from bandwidth_provider.challenge import WITHHELD
 from bandwidth_provider.cli import main
 from bandwidth_provider.spec import SubscriptionSpec
+from bandwidth_provider.wire import RemoteSubscription, encode_subscriptions
 
 from ..conftest import DEFAULT_ACCOUNT, DEFAULT_PASSWORD, DEFAULT_USERNAME
+from ..stub import Reply, running_stub
 from .mocks import Recorder, run_program, unwrap_secret
 from .servers import kit_receiver
 
@@ -237,3 +240,59 @@ def test_end_to_end_delivery_status_shows_in_list(
     assert main(["list", "--json", *_flags(emulator)]) == 0
     (record,) = json.loads(capsys.readouterr().out)
     assert record["status"] == "200 OK"
+
+
+# ---------------------------------------------------------------- API values the CLI must survive and not repeat
+
+ECHOED = "cb-Echoed-Secret"
+
+
+def _listing(*subs: RemoteSubscription) -> Reply:
+    return Reply(200, encode_subscriptions(subs), (("Content-Type", "application/xml"),))
+
+
+def _stub_flags(stub: Any) -> list[str]:
+    return ["--api-url", stub.api_url, "--account-id", "9900000", "--username", "u", "--password", "p"]
+
+
+@pytest.mark.parametrize("expiry", [10**12, 10**30, -(10**12)])
+def test_list_survives_any_expiry(capsys: pytest.CaptureFixture[str], expiry: int) -> None:
+    normal = RemoteSubscription("ok", order_type="orders", callback_url="https://x/1", expiry=3600)
+    huge = RemoteSubscription("huge", order_type="csrs", callback_url="https://x/2", expiry=expiry)
+    with running_stub() as stub:
+        stub.default = _listing(normal, huge)
+        assert main(["list", "--json", *_stub_flags(stub)]) == 0
+        records = {r["subscription_id"]: r for r in json.loads(capsys.readouterr().out)}
+        assert main(["list", *_stub_flags(stub)]) == 0
+        table = capsys.readouterr().out
+    assert records["huge"]["expiry"] == expiry
+    assert records["huge"]["expires_at"] is None or expiry < 0
+    assert records["ok"]["expires_at"].endswith("Z")
+    assert len(table.splitlines()) == 3 and "Traceback" not in table
+
+
+def test_list_and_export_never_repeat_a_receiver_reply_or_url_credentials(capsys: pytest.CaptureFixture[str]) -> None:
+    subs = [
+        RemoteSubscription(
+            "a",
+            order_type="orders",
+            callback_url=f"https://hook:{ECHOED}@x/1",
+            expiry=60,
+            status=f"500 Internal Server Error: wrong password {ECHOED.lower()}",
+        ),
+        RemoteSubscription("b", order_type="csrs", callback_url="https://x/2", expiry=60, status=f"Failed: {ECHOED}"),
+        RemoteSubscription("c", order_type="portins", callback_url="https://x/3", expiry=60, status="READY"),
+    ]
+    with running_stub() as stub:
+        stub.default = _listing(*subs)
+        assert main(["list", "--json", *_stub_flags(stub)]) == 0
+        records = {r["subscription_id"]: r for r in json.loads(capsys.readouterr().out)}
+        assert main(["list", *_stub_flags(stub)]) == 0
+        table = capsys.readouterr().out
+        assert main(["export", *_stub_flags(stub)]) == 0
+        program = capsys.readouterr().out
+    for text in (json.dumps(records), table, program):
+        assert ECHOED.lower() not in text.lower()
+    assert [records[k]["status"] for k in "abc"] == ["500 Internal Server Error", WITHHELD, "READY"]
+    assert records["a"]["callback_url"] == "https://x/1"
+    compile(program, "<export>", "exec")

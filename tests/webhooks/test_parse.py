@@ -124,6 +124,25 @@ def test_hostile_and_malformed_inputs_raise_notification_error(name: str) -> Non
         parse_notification(HOSTILE[name])
 
 
+OC = samples.ORDER_COMPLETE
+SPLIT_FIELDS = {
+    "comment_in_order_id": OC.replace(b"<OrderId>49df4009", b"<OrderId>49df4009<!--x-->"),
+    "pi_in_status": OC.replace(b"<Status>COMPLETE", b"<Status>COM<?pi?>PLETE"),
+    "leading_comment_in_status": OC.replace(b"<Status>COMPLETE", b"<Status><!--x-->COMPLETE"),
+    "element_in_message": OC.replace(b"<Message>Created", b"<Message>Cre<b/>ated"),
+    "comment_in_number": OC.replace(b"<TelephoneNumber>912", b"<TelephoneNumber>912<!---->"),
+    "pi_in_timestamp": OC.replace(b"<LastModifiedDate>2024", b"<LastModifiedDate>2024<?x?>"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPLIT_FIELDS))
+def test_a_field_split_by_a_comment_pi_or_element_is_malformed(name: str) -> None:
+    """Reading only the first text node would silently truncate the value (e.g. a different OrderId)."""
+    assert SPLIT_FIELDS[name] != OC
+    with pytest.raises(NotificationError, match="must contain only text"):
+        parse_notification(SPLIT_FIELDS[name])
+
+
 def test_non_bytes_input_is_a_notification_error() -> None:
     with pytest.raises(NotificationError):
         parse_notification("<Notification/>")  # type: ignore[arg-type]
