@@ -47,7 +47,19 @@ DESCRIPTIONS: Mapping[int, str] = {
     1001: "Access Denied",
     16008: "Duplicate subscription already exists",
 }
-_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
+_HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
+#: Longest account or subscription id accepted in a path (real ones are 7 digits and 36-character UUIDs).
+MAX_ID_LENGTH = 128
+
+
+def _valid_id(value: str) -> bool:
+    """Printable, no whitespace, not too long: anything else is a client error, never text for the XML."""
+    return 0 < len(value) <= MAX_ID_LENGTH and value.isprintable() and not any(c.isspace() for c in value)
+
+
+def _printable(text: str, limit: int = 200) -> str:
+    """`text` for an error description: control characters (which XML cannot carry) become '?'."""
+    return "".join(c if c.isprintable() else "?" for c in text[:limit])
 
 
 @dataclass(frozen=True)
@@ -96,9 +108,13 @@ class SubscriptionsApi:
             return Response(token.status, token.body, JSON, dict(token.headers))
         match = _ROUTE.match(req.path)
         if match is None:
-            return xml(404, wire.encode_error(404, f"Resource not found: {req.path}"))
+            return xml(404, wire.encode_error(404, f"Resource not found: {_printable(req.path)}"))
         prefix, account = match["prefix"], unquote(match["account"])
         sid = unquote(match["sid"]) if match["sid"] else None
+        for name, value in (("account id", account), ("subscription id", sid)):
+            if value is not None and not _valid_id(value):
+                detail = f"the {name} in the path must be printable, without spaces, at most {MAX_ID_LENGTH} long"
+                return xml(400, wire.encode_error(1019, f"Bad request encountered: {detail}"))
         allowed = ("GET", "PUT", "DELETE") if sid else ("GET", "POST")
         if req.method not in allowed:
             return _not_allowed(req.method, allowed, account)
@@ -147,7 +163,7 @@ class SubscriptionsApi:
         sid = str(uuid.uuid4())
         if self._store.create_subscription(now, account, sid, fields) is not None:
             return _duplicate(account)
-        host = req.host if _HOST.match(req.host or "") else ""
+        host = req.host if _HOST.fullmatch(req.host or "") else ""
         location = f"http://{host}{prefix}/accounts/{account}/subscriptions/{sid}"
         return empty(201, account=account, headers={"Location": location})
 

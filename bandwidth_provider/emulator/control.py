@@ -1,5 +1,10 @@
 """The control plane under `/_emulator/` (JSON, no auth, loopback only, never faulted or logged).
 
+It has no credentials, so it only answers what a web page cannot send: `refusal()` turns away
+non-loopback clients, a Host that is not a loopback name (DNS rebinding) and a foreign Origin
+(cross-site requests), and POSTs must carry `Content-Type: application/json`, which no HTML form or
+"simple" cross-site fetch can send without a CORS preflight (which the emulator never grants).
+
 Routes:
     POST   /_emulator/reset          forget subscriptions, log, faults, deliveries, clock offset
     GET    /_emulator/state          accounts (no secrets), subscriptions (no passwords), clock, counts
@@ -13,8 +18,10 @@ The same operations are methods here, so the in-process `Emulator` facade and HT
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
@@ -27,6 +34,10 @@ from .responses import Response, json_response
 from .store import Store
 
 PREFIX = "/_emulator"
+#: host[:port] where host is an IP literal ([v6] bracketed) or a name; the port is any decimal number.
+_AUTHORITY = r"(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9.-]+))(?::[0-9]{1,5})?"
+_HOST = re.compile(_AUTHORITY)
+_ORIGIN = re.compile("http://" + _AUTHORITY)
 
 _ROUTES: dict[str, tuple[str, ...]] = {
     "/reset": ("POST",),
@@ -37,6 +48,46 @@ _ROUTES: dict[str, tuple[str, ...]] = {
     "/notifications": ("POST",),
     "/deliveries": ("GET",),
 }
+
+
+def is_loopback(host: str) -> bool:
+    """True for loopback IP literals (127.0.0.0/8, ::1, IPv4-mapped 127.x)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
+
+
+def _loopback_authority(pattern: re.Pattern[str], value: str) -> bool:
+    match = pattern.fullmatch(value)
+    if match is None:
+        return False
+    name = match["v6"] or match["name"]
+    return name.lower() == "localhost" or is_loopback(name)
+
+
+def refusal(client: str, host: str | None, origin: str | None) -> str | None:
+    """Why a control-plane request must be refused (403), or None; only headers, so the body stays unread."""
+    if not is_loopback(client):
+        return "the control plane only answers loopback clients"
+    if host is None or not _loopback_authority(_HOST, host.strip()):
+        return (
+            "the control plane only answers requests addressed to 127.0.0.1, localhost or [::1] "
+            "(Host header; any port), so a web page on another name cannot reach it through DNS rebinding"
+        )
+    if origin is not None and not _loopback_authority(_ORIGIN, origin.strip()):
+        return (
+            "the control plane refuses cross-site requests: Origin must be http://127.0.0.1, http://localhost "
+            "or http://[::1] (any port), or absent"
+        )
+    return None
+
+
+def is_json(content_type: str | None) -> bool:
+    return (content_type or "").partition(";")[0].strip().lower() == "application/json"
 
 
 class ControlPlane:
@@ -110,7 +161,7 @@ class ControlPlane:
 
     # ------------------------------------------------------------ HTTP routing
 
-    def handle(self, method: str, path: str, query: str, body: bytes) -> Response:
+    def handle(self, method: str, path: str, query: str, body: bytes, content_type: str | None) -> Response:
         route = path[len(PREFIX) :].rstrip("/") or "/"
         allowed = _ROUTES.get(route)
         if allowed is None:
@@ -119,6 +170,10 @@ class ControlPlane:
             response = json_response(405, {"error": f"{method} not allowed on {path}", "allowed": list(allowed)})
             response.headers["Allow"] = ", ".join(allowed)
             return response
+        if method == "POST" and not is_json(content_type):
+            return json_response(
+                415, {"error": "control-plane POSTs need Content-Type: application/json (even with an empty body)"}
+            )
         try:
             return self._dispatch(method, route, query, body)
         except NotifyError as exc:
@@ -145,7 +200,7 @@ class ControlPlane:
             advance = _json_object(body).get("advance")
             if isinstance(advance, bool) or not isinstance(advance, (int, float)):
                 raise ValueError("advance must be a number of seconds")
-            return json_response(200, self.advance_clock(float(advance)))
+            return json_response(200, self.advance_clock(advance))  # Clock.advance bounds it (ValueError)
         if route == "/notifications":
             try:
                 payload = json.loads(body or b"null")

@@ -1,19 +1,24 @@
 """Notification delivery: turn an order change or event into POSTs to every matching subscription.
 
-Sending happens on a small thread pool so the API never waits for a receiver; every delivery is a
-record in the store (pending, then finished with its attempts), and `wait()` long-polls on a condition
-variable until enough records are finished, so tests synchronise on facts instead of sleeping.
-Sending goes through `challenge.post_with_challenge`, the same code as the `trigger` command.
+Every delivery is sent on a thread of its own (up to MAX_SENDERS at once, the rest queue), so the API
+never waits for a receiver and a slow receiver never delays the deliveries to others. The threads are
+daemons: an in-flight delivery never holds up stopping or process exit (a ThreadPoolExecutor would be
+joined at interpreter exit). Each delivery ends within its budget, ATTEMPTS x `timeout`: sending goes
+through `challenge.post_with_challenge` (the same code as the `trigger` command), whose attempts each
+end within `timeout` however slowly the receiver trickles bytes. Every delivery is a record in the store
+(pending, then finished with its attempts), and `wait()` long-polls on a condition variable until
+enough records are finished, so tests synchronise on facts instead of sleeping.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
 import uuid
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -22,8 +27,18 @@ from ..spec import canonical_order_type
 from .clock import Clock
 from .store import Delivery, Store, StoreClosed, StoredSubscription
 
+log = logging.getLogger("bandwidth_provider.emulator")
+
 MAX_WAIT = 60.0
+#: Deliveries in flight at once; more queue until one ends (each ends within its budget).
+MAX_SENDERS = 32
+#: The longest per-attempt timeout accepted (an hour; a receiver never needs more).
+MAX_TIMEOUT = 3600.0
+#: The first POST and at most one resend with credentials after a challenge (challenge.py).
+ATTEMPTS = 2
 _PHONE = re.compile(r"^\+?[0-9]{7,15}$")
+#: Characters XML 1.0 cannot carry (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _ORDER_KEYS = {"accountId", "orderType", "orderId", "status", "message", "customerOrderId", "note", "telephoneNumbers"}
 _EVENT_KEYS = {"accountId", "eventType", "telephoneNumbers", "numberListTag"}
 
@@ -77,6 +92,8 @@ def _optional_text(payload: Mapping[str, Any], key: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise NotifyError(key, "must be a string")
+    if _NOT_XML.search(value):
+        raise NotifyError(key, "must not contain control characters (XML cannot carry them)")
     return value
 
 
@@ -143,16 +160,61 @@ def parse_trigger(payload: object, known_accounts: set[str]) -> Trigger:
     )
 
 
+class _Senders:
+    """Runs each job on a daemon thread of its own, at most `limit` at once; the rest wait in order."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._queued: deque[Callable[[], None]] = deque()
+        self._running = 0
+        self._closed = False
+
+    def submit(self, job: Callable[[], None]) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            if self._running >= self._limit:
+                self._queued.append(job)
+                return
+            self._running += 1
+        threading.Thread(target=self._run, args=(job,), name="emulator-delivery", daemon=True).start()
+
+    def _run(self, job: Callable[[], None] | None) -> None:
+        while job is not None:
+            try:
+                job()
+            except Exception:  # never lose the slot: the next queued delivery must still be sent
+                log.exception("a delivery failed unexpectedly")
+            with self._lock:
+                job = self._queued.popleft() if self._queued and not self._closed else None
+                if job is None:
+                    self._running -= 1
+
+    def close(self) -> None:
+        """Drop queued jobs; running ones finish on their own (they are daemons, nobody waits for them)."""
+        with self._lock:
+            self._closed = True
+            self._queued.clear()
+
+
 class Dispatcher:
     """Matches, records and sends notifications; `wait()` blocks until deliveries finish."""
 
-    def __init__(self, store: Store, clock: Clock, *, timeout: float = 10.0, workers: int = 4) -> None:
+    def __init__(self, store: Store, clock: Clock, *, timeout: float = 10.0, senders: int = MAX_SENDERS) -> None:
+        if isinstance(timeout, bool) or not 0 < timeout <= MAX_TIMEOUT:
+            raise ValueError(f"delivery timeout must be a number of seconds above 0, at most {MAX_TIMEOUT:g}")
         self._store = store
         self._clock = clock
         self.timeout = timeout
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="emulator-delivery")
+        self._senders = _Senders(senders)
         self._cond = threading.Condition()
         self._closed = False
+
+    @property
+    def budget(self) -> float:
+        """The longest one delivery can take: every attempt ends within `timeout`."""
+        return ATTEMPTS * self.timeout
 
     def notify(self, payload: object, known_accounts: set[str]) -> dict[str, Any]:
         """Validate, match, record and queue; returns the matched subscription and delivery ids."""
@@ -207,7 +269,8 @@ class Dispatcher:
         if is_email:
             self._wake()
         else:
-            self._pool.submit(self._send, record, sub.callback_username)
+            username = sub.callback_username
+            self._senders.submit(lambda: self._send(record, username))
         return delivery_id
 
     def _send(self, record: Delivery, username: str | None) -> None:
@@ -233,7 +296,6 @@ class Dispatcher:
                     "credentials_sent": False,
                     "status": None,
                     "reason": type(exc).__name__,
-                    "body_excerpt": "",
                     "www_authenticate": None,
                     "elapsed": round(time.monotonic() - started, 6),
                 }
@@ -271,4 +333,4 @@ class Dispatcher:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._senders.close()

@@ -90,6 +90,7 @@ class Emulator:
                 "validation_status": self.validation_status,
                 "echo_public_key": self.echo_public_key,
                 "delivery_timeout": self.delivery_timeout,
+                "delivery_budget": dispatcher.budget,
                 "token_ttl": self.token_ttl,
             }
             control = ControlPlane(store, clock, faults, dispatcher, connections, settings)

@@ -8,9 +8,9 @@ happens on the wire (including the faults that deliberately break it).
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import math
+import re
 import selectors
 import socket
 import threading
@@ -23,26 +23,21 @@ from .. import wire
 from .api import ApiRequest, SubscriptionsApi
 from .clock import Clock
 from .connections import ConnectionTracker
-from .control import PREFIX, ControlPlane
+from .control import PREFIX, ControlPlane, refusal
 from .faults import FaultBook, FaultRule
 from .responses import XML, Response, empty, json_response, xml
 from .store import Store
 
 log = logging.getLogger("bandwidth_provider.emulator")
 
+#: The largest request body (API and control plane); larger ones get 413 before they are read.
 MAX_BODY = 1024 * 1024
 IDLE_TIMEOUT = 60.0
+_MAX_LINE = 1024  # a chunk-size or trailer line
+_MAX_TRAILERS = 32
+#: RFC 9112 chunk-size: hex digits only (int(x, 16) would also take "-1", "+5", "0x10", "1_0"), then extensions.
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?\r?\n")
 _GARBAGE = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<SubscriptionsResponse><Subscr'
-
-
-def is_loopback(host: str) -> bool:
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped.is_loopback
-    return address.is_loopback
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
@@ -134,25 +129,33 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET
 
     def _handle(self) -> None:
-        body = self._read_body()
-        if body is None:
-            return
         parts = urlsplit(self.path)
         path, query = parts.path or "/", parts.query
         if path == PREFIX or path.startswith(PREFIX + "/"):
-            if not is_loopback(self.client_address[0]):
-                self._send(json_response(403, {"error": "the control plane only answers loopback clients"}))
-                return
-            try:
-                response = self.server.control.handle(self.command, path, query, body)
-            except Exception:
-                log.exception("internal error handling %s %s", self.command, path)
-                response = json_response(500, {"error": "internal emulator error"})
-            self._send(response)
+            self._control(path, query)
+            return
+        body = self._read_body()
+        if body is None:
             return
         self.server.connections.used_for_api(self.conn_id)
         fault = self.server.faults.take(self.command, self.path)
         self._api(path, query, body, fault)
+
+    def _control(self, path: str, query: str) -> None:
+        """Refuse on headers alone (body unread, connection closed), then answer the control plane."""
+        reason = refusal(self.client_address[0], self.headers.get("Host"), self.headers.get("Origin"))
+        if reason is not None:
+            self._refuse(403, reason)
+            return
+        body = self._read_body()
+        if body is None:
+            return
+        try:
+            response = self.server.control.handle(self.command, path, query, body, self.headers.get("Content-Type"))
+        except Exception:
+            log.exception("internal error handling %s %s", self.command, path)
+            response = json_response(500, {"error": "internal emulator error"})
+        self._send(response)
 
     def _api(self, path: str, query: str, body: bytes, fault: FaultRule | None) -> None:
         server = self.server
@@ -198,42 +201,56 @@ class _Handler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------ wire helpers
 
     def _read_body(self) -> bytes | None:
-        """The request body (Content-Length or chunked); None after answering a bad request."""
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+        """The request body (Content-Length or chunked, at most MAX_BODY); None after answering 400/413/501."""
+        coding = self.headers.get("Transfer-Encoding")
+        if coding is not None:
+            if coding.strip().lower() != "chunked":
+                return self._refuse(501, "only Transfer-Encoding: chunked is supported")
+            if self.headers.get("Content-Length") is not None:
+                self.close_connection = True  # both framings: never reuse a connection a proxy may read differently
             return self._read_chunked()
-        raw_length = self.headers.get("Content-Length")
-        try:
-            length = int(raw_length) if raw_length else 0
-        except ValueError:
-            length = -1
-        if length < 0 or length > MAX_BODY:
-            self.close_connection = True
-            self._send(json_response(413 if length > MAX_BODY else 400, {"error": "bad Content-Length"}))
-            return None
+        lengths = {value.strip() for value in self.headers.get_all("Content-Length") or ()}
+        if not lengths:
+            return b""
+        raw = lengths.pop()
+        if lengths or not (raw.isascii() and raw.isdigit()):
+            return self._refuse(400, "bad Content-Length")
+        length = int(raw) if len(raw) <= 18 else MAX_BODY + 1  # int() refuses over 4300 digits
+        if length > MAX_BODY:
+            return self._refuse(413, f"body too large (the limit is {MAX_BODY} bytes)")
         return self.rfile.read(length) if length else b""
 
     def _read_chunked(self) -> bytes | None:
+        """Chunks are counted against MAX_BODY before they are read; malformed framing is a 400."""
         chunks: list[bytes] = []
         size = 0
         while True:
-            line = self.rfile.readline(1024)
-            try:
-                chunk_size = int(line.split(b";")[0].strip(), 16)
-            except ValueError:
-                self.close_connection = True
-                self._send(json_response(400, {"error": "bad chunked encoding"}))
-                return None
+            match = _CHUNK_SIZE.fullmatch(self.rfile.readline(_MAX_LINE))
+            if match is None:
+                return self._refuse(400, "bad chunked encoding: a chunk size is hex digits and a line end")
+            chunk_size = int(match[1], 16)
             if chunk_size == 0:
-                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass
-                return b"".join(chunks)
+                break
             size += chunk_size
             if size > MAX_BODY:
-                self.close_connection = True
-                self._send(json_response(413, {"error": "body too large"}))
-                return None
-            chunks.append(self.rfile.read(chunk_size))
-            self.rfile.readline(1024)
+                return self._refuse(413, f"body too large (the limit is {MAX_BODY} bytes)")
+            chunk = self.rfile.read(chunk_size)
+            if len(chunk) != chunk_size or self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                return self._refuse(400, "bad chunked encoding: a chunk is not followed by a line end")
+            chunks.append(chunk)
+        for _ in range(_MAX_TRAILERS):
+            line = self.rfile.readline(_MAX_LINE)
+            if line in (b"\r\n", b"\n"):
+                return b"".join(chunks)
+            if not line.endswith(b"\n"):
+                break
+        return self._refuse(400, "bad chunked encoding: trailer section not ended")
+
+    def _refuse(self, status: int, message: str) -> bytes | None:
+        """Answer an error and close: whatever the client still sends is never read. Returns None (no body)."""
+        self.close_connection = True
+        self._send(json_response(status, {"error": message}))
+        return None
 
     def _log(self, path: str, query: str, status: int | None, account: str | None, fault: str | None) -> None:
         try:

@@ -2,18 +2,23 @@
 
 Prints one flushed "ready" line with the API and control URLs (the real port when --port 0), so
 scripts can wait for it. Credentials given on the command line are never echoed, not even in usage
-errors: the argument parsers below report malformed values without repeating them.
+errors: the argument parsers below report malformed values without repeating them. SIGTERM or SIGINT
+stops it within a few seconds with status 0, whatever is in flight: open keep-alive connections are
+closed and deliveries still waiting on a receiver are abandoned (they run on daemon threads).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import signal
+import sqlite3
 import sys
 import threading
 from types import FrameType
 from typing import Any
 
+from .delivery import MAX_TIMEOUT
 from .emulator import DEFAULT_ACCOUNTS, Emulator
 
 
@@ -41,6 +46,16 @@ def _port(value: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError("port must be a number from 0 to 65535")
     return port
+
+
+def _timeout(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds <= MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, at most {MAX_TIMEOUT:g}")
+    return seconds
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -76,7 +91,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="HTTP status of create validation errors (default: 400; the docs claim 404)",
     )
     parser.add_argument(
-        "--delivery-timeout", type=float, default=10.0, help="seconds per notification POST (default: 10)"
+        "--delivery-timeout",
+        type=_timeout,
+        default=10.0,
+        help="seconds per notification POST, connecting included; a delivery makes at most 2 (default: 10)",
     )
     parser.set_defaults(func=run)
     return parser
@@ -104,6 +122,9 @@ def run(args: argparse.Namespace) -> int:
             emulator.start()
         except OSError as exc:
             print(f"emulator: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+        except sqlite3.Error as exc:
+            print(f"emulator: cannot use --db {args.db}: {exc}", file=sys.stderr)
             return 1
         accounts = ", ".join(a for a, _, _ in (args.account or DEFAULT_ACCOUNTS))
         print(

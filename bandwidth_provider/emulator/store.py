@@ -3,7 +3,10 @@
 One connection guarded by one lock: `:memory:` databases exist per connection, and serialising every
 operation makes check-then-write steps (duplicate detection, replacement) atomic without relying on
 SQLite's locking. Secrets of API users and OAuth clients are kept as salted SHA-256 digests; the
-callback password must stay readable (delivery resends it) and only `password_for` returns it.
+callback password must stay readable (delivery resends it) and only `password_for` returns it. So a
+database file is owner-only (0600): created so, and an existing one (with its -wal/-shm/-journal
+companions) is tightened when opened. Status texts are passed through challenge.status_summary on
+the way out, so a row written by an older version never shows a receiver's reply.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import math
 import os
 import sqlite3
@@ -21,6 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SCHEMA_VERSION = "1"
+
+log = logging.getLogger("bandwidth_provider.emulator")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -66,6 +72,33 @@ _FIELD_COLUMNS = (
     ("public_key", "public_key"),
     ("number_format", "number_format"),
 )
+
+
+def _owner_only(path: str) -> None:
+    """Create `path` readable by its owner only, or tighten it (and SQLite's companion files) to 0600."""
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o600)
+    os.close(fd)
+    if os.name != "posix":
+        return
+    for name in (path, path + "-wal", path + "-shm", path + "-journal"):
+        try:
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:  # e.g. a file owned by someone else: usable, but say so
+            log.warning("cannot make %s owner-only: %s", name, exc.strerror or exc)
+
+
+def _shown_status(text: str) -> str:
+    from ..challenge import status_summary
+
+    return status_summary(text) or text
+
+
+def _shown_attempt(attempt: dict[str, Any]) -> dict[str, Any]:
+    """An attempt as recorded, minus the reply body that older versions kept."""
+    return {key: value for key, value in attempt.items() if key != "body_excerpt"}
 
 
 class StoreClosed(RuntimeError):
@@ -157,7 +190,7 @@ def _sub(row: Sequence[Any]) -> StoredSubscription:
         has_password=bool(row[11]),
         public_key=row[12],
         number_format=row[13],
-        status=row[14],
+        status=_shown_status(row[14]),
         created_at=row[15],
         updated_at=row[16],
     )
@@ -207,6 +240,11 @@ class Store:
         self.path = path
         self._lock = threading.RLock()
         self._closed = False
+        if path not in (":memory:", ""):
+            try:
+                _owner_only(path)
+            except OSError as exc:
+                raise sqlite3.OperationalError(f"cannot open the database file: {exc.strerror or exc}") from exc
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         if path != ":memory:":
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -556,9 +594,9 @@ class Store:
                 url=r[4],
                 email=r[5],
                 body=r[6],
-                attempts=json.loads(r[7]),
+                attempts=[_shown_attempt(a) for a in json.loads(r[7])],
                 accepted=None if r[8] is None else bool(r[8]),
-                status_text=r[9],
+                status_text=None if r[9] is None else _shown_status(r[9]),
                 finished=bool(r[10]),
                 created_at=r[11],
                 finished_at=r[12],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import queue
 import re
+import socketserver
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -184,9 +185,67 @@ def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class Trickler(socketserver.ThreadingTCPServer):
+    """A receiver that reads the whole request, then answers one byte every `interval` seconds until closed.
+
+    No per-read socket timeout ever fires on it, so only an overall deadline ends a delivery to it.
+    `arrivals` gets the raw request head of every POST once it has been read.
+    """
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, interval: float = 0.5) -> None:
+        self.interval = interval
+        self.arrivals: queue.Queue[bytes] = queue.Queue()
+        self.closed = threading.Event()
+        super().__init__(("127.0.0.1", 0), _TrickleHandler)
+        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/bandwidth"
+
+    def close(self) -> None:
+        self.closed.set()
+        self.shutdown()
+        self.server_close()
+
+
+class _TrickleHandler(socketserver.StreamRequestHandler):
+    server: Trickler
+
+    def handle(self) -> None:
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            line = self.rfile.readline()
+            if not line:
+                return
+            head += line
+        length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+        self.rfile.read(int(length.group(1)) if length else 0)
+        self.server.arrivals.put(head)
+        answer = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+        for byte in answer[:-1]:  # never the last byte: the answer never completes
+            if self.server.closed.wait(self.server.interval):  # the trickle's pace, not a synchronisation
+                return
+            try:
+                self.wfile.write(bytes([byte]))
+            except OSError:
+                return
+        self.server.closed.wait()
+
+
 @dataclass
 class ReceiverFactory:
     started: list[Receiver] = field(default_factory=list)
+    tricklers: list[Trickler] = field(default_factory=list)
+
+    def trickling(self, interval: float = 0.5) -> Trickler:
+        """A receiver that trickles its answer (see Trickler), closed with the factory."""
+        trickler = Trickler(interval)
+        self.tricklers.append(trickler)
+        return trickler
 
     def __call__(self, mode: str = "open", **kwargs: Any) -> Receiver:
         receiver = Receiver(mode=mode, **kwargs)
@@ -197,6 +256,8 @@ class ReceiverFactory:
         return receiver
 
     def close(self) -> None:
+        for trickler in self.tricklers:
+            trickler.close()
         for receiver in self.started:
             if receiver.hold is not None:
                 receiver.hold.set()

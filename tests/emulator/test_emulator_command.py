@@ -9,13 +9,14 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from .helpers import created_id, ids, parse, subscription_xml
+from .helpers import ReceiverFactory, created_id, ids, parse, subscription_xml
 
 READY = re.compile(r"Bandwidth emulator ready: API (http://127\.0\.0\.1:(\d+)/api) \(control (\S+)\)")
 
@@ -119,6 +120,39 @@ def test_command_accounts_oauth_and_sigint(launch: type[Running]) -> None:
         assert secret not in out and secret not in err
 
 
+def test_sigterm_exits_promptly_with_a_delivery_and_a_keep_alive_connection_in_flight(
+    launch: type[Running], receiver_factory: ReceiverFactory
+) -> None:
+    """A receiver that never finishes answering and an idle keep-alive client must not hold the process."""
+    trickler = receiver_factory.trickling()
+    running = launch("--port", "0", "--delivery-timeout", "60")
+    match = running.ready()
+    api_url, control_url = match.group(1), match.group(3)
+    with requests.Session() as idle:
+        idle.auth = ("emulator", "emulator")
+        created_id(idle.post(f"{api_url}/accounts/9900000/subscriptions", data=subscription_xml(url=trickler.url)))
+        notify = {"accountId": "9900000", "orderType": "orders", "status": "COMPLETE"}
+        assert requests.post(f"{control_url}/notifications", json=notify).status_code == 202
+        trickler.arrivals.get(timeout=10)  # the delivery is in flight and cannot end for 60 s
+        started = time.monotonic()
+        code, _, err = running.stop(signal.SIGTERM)  # the session's connection is still open
+        took = time.monotonic() - started
+    assert code == 0, err
+    assert took < 5, took
+    assert "Traceback" not in err, err
+
+
+def test_unusable_db_path_is_a_one_line_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bandwidth_provider", "emulator", "--port", "0", "--db", str(tmp_path / "no" / "x.db")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert "cannot use --db" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_command_file_db_persists(launch: type[Running], tmp_path: Path) -> None:
     db = str(tmp_path / "state.sqlite")
     first = launch("--port", "0", "--db", db)
@@ -140,6 +174,9 @@ def test_command_file_db_persists(launch: type[Running], tmp_path: Path) -> None
         ["--oauth-client", "cid:S3cret-no-account"],
         ["--port", "70000"],
         ["--validation-status", "500"],
+        ["--delivery-timeout", "0"],
+        ["--delivery-timeout", "nan"],
+        ["--delivery-timeout", "1e9"],
     ],
 )
 def test_usage_errors_exit_2_without_echoing_values(args: list[str]) -> None:

@@ -144,7 +144,7 @@ def test_token_endpoint_can_be_faulted() -> None:
 def test_control_plane_is_never_faulted(emulator: Emulator) -> None:
     emulator.add_fault(action="drop_before", times=None)
     assert requests.get(f"{emulator.control_url}/state").status_code == 200
-    assert requests.post(f"{emulator.control_url}/reset").status_code == 200
+    assert requests.post(f"{emulator.control_url}/reset", json={}).status_code == 200
     assert emulator.state()["faults"] == []
 
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from bandwidth_provider.emulator import Emulator
-from bandwidth_provider.emulator.httpd import is_loopback
+from bandwidth_provider.emulator.control import is_loopback
 
 from .helpers import ACCOUNT, created_id, ids, one, subscription_xml
 
@@ -59,7 +59,7 @@ def test_reset_clears_everything_but_accounts(emulator: Emulator, http: requests
     emulator.notify({"accountId": ACCOUNT, "orderType": "orders", "status": "COMPLETE"})
     emulator.add_fault(action="status", status=500, path="/nothing-matches-this")
     emulator.advance_clock(100)
-    assert requests.post(f"{emulator.control_url}/reset").json() == {"reset": True}
+    assert requests.post(f"{emulator.control_url}/reset", json={}).json() == {"reset": True}
     state = emulator.state()
     assert state["subscriptions"] == []
     assert state["counts"] == {"subscriptions": 0, "requests": 0, "deliveries": 0, "faults": 0}
@@ -85,7 +85,9 @@ def test_control_plane_routing_errors(emulator: Emulator) -> None:
     assert missing.status_code == 404 and "routes" in missing.json()
     wrong = requests.get(f"{emulator.control_url}/reset")
     assert wrong.status_code == 405 and wrong.headers["Allow"] == "POST"
-    bad_json = requests.post(f"{emulator.control_url}/faults", data=b"{not json")
+    bad_json = requests.post(
+        f"{emulator.control_url}/faults", data=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert bad_json.status_code == 400
     assert requests.get(f"{emulator.control_url}/deliveries", params={"min": "x"}).status_code == 400
     assert emulator.requests() == []  # none of this is API traffic

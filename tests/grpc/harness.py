@@ -20,19 +20,22 @@ dynamic provider:
   - Diff gets ``olds`` = old **outputs** and ``news`` = checked inputs. ``DIFF_NONE`` is a Same step that
     keeps the old outputs (including the old ``__provider``); ``DIFF_UNKNOWN`` falls back to the engine's
     own comparison of old inputs with new inputs, ``__provider`` included; non-empty ``replaces`` is a
-    replacement, create-before-delete unless the provider or the program asks for delete-before-replace.
+    replacement, create-before-delete unless the program's option (when set) or else the provider asks
+    for delete-before-replace. Every replacement re-runs Check without olds; targeted replacements
+    (``--replace``), replacement triggers and ``replace_with`` never call Diff (see `Engine`).
   - preview runs Check and Diff only: Create/Update/Delete are never called (``supportsPreview`` is false).
   - up runs Create (checked inputs), Update (id, old outputs, checked inputs), replacements, and Delete
     (old outputs) for resources no longer in the program, in reverse creation order.
-  - refresh runs Read(id, old outputs, old inputs); a blank id removes the resource from state; returned
-    inputs replace the stored inputs; returned outputs replace the stored outputs.
+  - refresh runs Read(id, old outputs, old inputs), then Diff(id, new outputs, old inputs) to decide
+    whether the refresh shows an update; a blank id removes the resource from state; returned inputs
+    replace the stored inputs; returned outputs replace the stored outputs.
   - destroy runs Delete(id, old outputs) in reverse creation order.
   - Secretness: the provider sees plaintext; afterwards an output is marked secret when the input of the
     same name was secret, or when the program listed it in ``additional_secret_outputs`` (annotateSecrets).
   - Resources are processed by up to ``parallel`` threads (the engine's ``-p``); the provider server itself
     caps concurrent calls at 4.
 
-  Not modelled: dependencies between resources (unknowns resolving during ``up``), ``ignore_changes``,
+  Not modelled: dependencies between resources (unknowns resolving during ``up``),
   ``protect``/``retain_on_delete``, aliases, and the import Read without ``__provider``.
 """
 
@@ -117,6 +120,12 @@ def strip_secrets(value: Any) -> Any:
     return value
 
 
+def split_secrets(bag: Mapping[str, Any]) -> tuple[dict[str, Any], frozenset[str]]:
+    """Top-level secret-wrapped values unwrapped, and the names of those keys."""
+    keys = frozenset(k for k, v in bag.items() if is_secret(v))
+    return {k: strip_secrets(v) for k, v in bag.items()}, keys
+
+
 def serialized(provider: ResourceProvider) -> str:
     """`__provider` exactly as `pulumi.dynamic.Resource.__init__` computes it (before secret wrapping)."""
     text, _contains_secrets = _serialize(True, serialize_provider, provider)
@@ -165,9 +174,13 @@ class CreateResult:
 
 @dataclass(frozen=True)
 class ReadResult:
+    """Plaintext values; the keys the provider returned secret-wrapped are listed apart (the engine keeps them)."""
+
     id: str
     outputs: dict[str, Any]
     inputs: dict[str, Any] | None
+    secret_outputs: frozenset[str] = frozenset()
+    secret_inputs: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -415,8 +428,11 @@ class ProviderServer:
             type=TYPE_TOKEN,
         )
         r = self._call("Read", request)
-        returned_inputs = from_struct(r.inputs) if r.HasField("inputs") else None
-        return ReadResult(r.id, from_struct(r.properties), returned_inputs)
+        outputs, secret_outputs = split_secrets(from_struct(r.properties))
+        if not r.HasField("inputs"):
+            return ReadResult(r.id, outputs, None, secret_outputs)
+        returned_inputs, secret_inputs = split_secrets(from_struct(r.inputs))
+        return ReadResult(r.id, outputs, returned_inputs, secret_outputs, secret_inputs)
 
     def update(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], *, name: str = "sub") -> UpdateResult:
         request = provider_pb2.UpdateRequest(
@@ -446,11 +462,19 @@ class ProviderServer:
 
 @dataclass
 class Decl:
-    """One resource in a program: its inputs (values may be `secret(...)` or `UNKNOWN`) and options."""
+    """One resource in a program: its inputs (values may be `secret(...)` or `UNKNOWN`) and options.
+
+    ``delete_before_replace`` None means "not set" (the provider's Diff decides); True/False override it,
+    as `ResourceOptions.delete_before_replace` does. ``replacement_trigger`` and ``replace_with`` (names
+    of other resources in the program) are the resource options of the same names.
+    """
 
     inputs: Mapping[str, Any]
-    delete_before_replace: bool = False
+    delete_before_replace: bool | None = None
     additional_secret_outputs: Sequence[str] = ()
+    ignore_changes: Sequence[str] = ()
+    replacement_trigger: Any = None
+    replace_with: Sequence[str] = ()
 
 
 Program = Mapping[str, "Decl | Mapping[str, Any]"]
@@ -458,17 +482,32 @@ Program = Mapping[str, "Decl | Mapping[str, Any]"]
 
 @dataclass
 class StackResource:
-    """What the engine keeps in state for one resource (plaintext values plus the secret key names)."""
+    """What the engine keeps in state for one resource (plaintext values plus the secret key names).
+
+    ``secret_keys`` are the outputs' secret keys; ``input_secret_keys`` the inputs' (None: the same).
+    ``pending_replacement`` marks an old resource a delete-before-replace deleted before its Create ran.
+    """
 
     id: str
     inputs: dict[str, Any]
     outputs: dict[str, Any]
     secret_keys: frozenset[str] = frozenset()
+    input_secret_keys: frozenset[str] | None = None
+    pending_replacement: bool = False
+    replacement_trigger: Any = None
+
+    @property
+    def input_secrets(self) -> frozenset[str]:
+        return self.secret_keys if self.input_secret_keys is None else self.input_secret_keys
 
 
 @dataclass
 class Plan:
-    """The outcome of a preview or up: resource names per step kind, plus every RPC in call order."""
+    """The outcome of a preview, up or refresh: resource names per step kind, plus every RPC in call order.
+
+    ``trace`` labels each Check by what the engine sent: ``Check(olds)`` with the old inputs, ``Check()``
+    without (a new resource, a targeted replace, or the re-check before any replacement).
+    """
 
     creates: list[str] = field(default_factory=list)
     updates: list[str] = field(default_factory=list)
@@ -476,7 +515,16 @@ class Plan:
     deletes: list[str] = field(default_factory=list)
     sames: list[str] = field(default_factory=list)
     failures: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
-    calls: list[tuple[str, str]] = field(default_factory=list)
+    trace: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def calls(self) -> list[tuple[str, str]]:
+        """(RPC method, resource) in call order."""
+        return [(label.split("(")[0], name) for label, name in self.trace]
+
+    def sequence(self, name: str) -> list[str]:
+        """The labelled RPCs one resource saw, in order."""
+        return [label for label, n in self.trace if n == name]
 
     @property
     def changed(self) -> bool:
@@ -505,8 +553,33 @@ def _contains_unknown(value: Any) -> bool:
     return False
 
 
+def _trigger_replace(new: Any, old: Any) -> bool:
+    """`shouldTriggerReplace`: unknown always triggers; null means no trigger; else a change does."""
+    if _contains_unknown(new) or _contains_unknown(old):
+        return True
+    if new is None or old is None:
+        return False
+    return bool(strip_secrets(new) != strip_secrets(old))
+
+
 class Engine:
-    """Replays the engine's call sequences for one stack against a `ProviderServer` (rules: module doc)."""
+    """Replays the engine's call sequences for one stack against a `ProviderServer`.
+
+    Rules beyond the module docstring (pkg/resource/deploy/step_generator.go, step.go):
+
+    - ignore_changes: before the first Check the listed inputs take their old values (or are dropped).
+    - Replacement: after the decision to replace, Check runs again *without* olds, and Create gets
+      those inputs. A targeted replace (``up(replace=[...])``, i.e. ``--replace``/``--target-replace``)
+      calls Check once without olds and never calls Diff; a changed ``replacement_trigger`` or a
+      ``replace_with`` target being replaced skips Diff too. Delete-before-replace is the program's
+      option when set, else the Diff's answer (False when Diff was not asked). Create-before-delete
+      deletes the old resource after every create and update.
+    - Delete-before-replace leaves the old resource in state as pending replacement until its Create
+      succeeds; the next ``up`` replaces it without deleting again; refresh skips it.
+    - Refresh: Read(id, old outputs, old inputs), then Diff(id, new outputs, *old inputs*) to classify
+      the step (update or same); returned inputs replace the stored inputs. Secretness of returned
+      values is kept by name from the old inputs/outputs (annotateSecrets) or when returned wrapped.
+    """
 
     def __init__(self, server: ProviderServer, *, parallel: int = 4) -> None:
         self.server = server
@@ -527,100 +600,155 @@ class Engine:
             for fut in [pool.submit(fn, n) for n in names]:
                 fut.result()
 
-    def _log(self, plan: Plan, method: str, name: str) -> None:
+    def _log(self, plan: Plan, label: str, name: str) -> None:
         with self._lock:
-            plan.calls.append((method, name))
+            plan.trace.append((label, name))
 
     @staticmethod
-    def _secret_keys(decl: Decl) -> frozenset[str]:
-        """annotateSecrets by name: secret inputs, plus the program's additional_secret_outputs."""
-        return frozenset(k for k, v in decl.inputs.items() if is_secret(v)) | frozenset(decl.additional_secret_outputs)
+    def _secret_keys(decl: Decl) -> tuple[frozenset[str], frozenset[str]]:
+        """annotateSecrets by name: (output secrets, input secrets) for a program's declaration."""
+        inputs = frozenset(k for k, v in decl.inputs.items() if is_secret(v))
+        return inputs | frozenset(decl.additional_secret_outputs), inputs
 
-    def _check(self, plan: Plan, name: str, decl: Decl) -> dict[str, Any]:
-        old = self.state.get(name)
+    def _stored(self, id_: str, inputs: dict[str, Any], outputs: dict[str, Any], decl: Decl) -> StackResource:
+        out_secrets, in_secrets = self._secret_keys(decl)
+        return StackResource(id_, inputs, outputs, out_secrets, in_secrets, False, decl.replacement_trigger)
+
+    def _check(self, plan: Plan, name: str, decl: Decl, *, with_olds: bool = True) -> dict[str, Any]:
+        old = self.state.get(name) if with_olds else None
         news = strip_secrets(dict(decl.inputs))
-        self._log(plan, "Check", name)
+        if old is not None:
+            for key in decl.ignore_changes:
+                if key in old.inputs:
+                    news[key] = old.inputs[key]
+                else:
+                    news.pop(key, None)
+        self._log(plan, "Check(olds)" if old is not None else "Check()", name)
         result = self.server.check(old.inputs if old else {}, news, name=name)
         if result.failures:
             with self._lock:
                 plan.failures[name] = result.failures
         return result.inputs
 
-    def _diff(self, plan: Plan, name: str, checked: dict[str, Any], decl: Decl) -> tuple[str, bool]:
-        """'same' | 'update' | 'replace', and whether to delete before replacing."""
+    def _diff(self, plan: Plan, name: str, checked: dict[str, Any]) -> tuple[str, bool]:
+        """'same' | 'update' | 'replace', and the provider's delete-before-replace answer."""
         old = self.state[name]
         self._log(plan, "Diff", name)
         d = self.server.diff(old.id, old.outputs, checked, name=name)
         if d.changes == "unknown":
             # The engine's own fallback: old inputs vs new inputs, __provider included.
-            changed = old.inputs != checked
-            return ("update" if changed else "same"), False
+            return ("update" if old.inputs != checked else "same"), False
         if d.replaces:
-            return "replace", d.delete_before_replace or decl.delete_before_replace
+            return "replace", d.delete_before_replace
         return ("update" if d.changes == "some" else "same"), False
+
+    def _plan_step(
+        self, plan: Plan, name: str, decl: Decl, replaced: set[str], targeted: bool
+    ) -> tuple[str, dict[str, Any], bool]:
+        """The step kind for an existing resource, the inputs for it, and whether to delete first."""
+        if targeted:
+            checked = self._check(plan, name, decl, with_olds=False)
+            return "replace", checked, bool(decl.delete_before_replace)
+        old = self.state[name]
+        checked = self._check(plan, name, decl)
+        if name in plan.failures:
+            return "invalid", checked, False
+        if _trigger_replace(decl.replacement_trigger, old.replacement_trigger) or replaced & set(decl.replace_with):
+            kind, provider_dbr = "replace", False
+        else:
+            kind, provider_dbr = self._diff(plan, name, checked)
+        if old.pending_replacement:
+            kind = "replace"
+        if kind != "replace":
+            return kind, checked, False
+        checked = self._check(plan, name, decl, with_olds=False)
+        dbr = provider_dbr if decl.delete_before_replace is None else decl.delete_before_replace
+        return "replace", checked, dbr
+
+    def _phases(self, decls: Mapping[str, Decl]) -> list[list[str]]:
+        """Resources without replace_with first (in parallel), then the rest in program order."""
+        first = [n for n, d in decls.items() if not d.replace_with]
+        return [first, [n for n in decls if n not in first]]
 
     # -------------------------------------------------------------------- operations
 
-    def preview(self, program: Program) -> Plan:
+    def preview(self, program: Program, *, replace: Iterable[str] = ()) -> Plan:
         """Check + Diff for every resource; never Create/Update/Delete. Raises CheckFailed on failures."""
         plan = Plan()
         decls = {n: _as_decl(d) for n, d in program.items()}
+        targets = set(replace)
+        replaced: set[str] = set()
 
         def one(name: str) -> None:
-            checked = self._check(plan, name, decls[name])
-            if name in plan.failures:
-                return
             if name not in self.state:
-                with self._lock:
-                    plan.creates.append(name)
+                self._check(plan, name, decls[name])
+                if name not in plan.failures:
+                    with self._lock:
+                        plan.creates.append(name)
                 return
-            kind, _dbr = self._diff(plan, name, checked, decls[name])
+            kind, _checked, _dbr = self._plan_step(plan, name, decls[name], replaced, name in targets)
+            if kind == "invalid" or name in plan.failures:
+                return
             with self._lock:
+                if kind == "replace":
+                    replaced.add(name)
                 {"same": plan.sames, "update": plan.updates, "replace": plan.replaces}[kind].append(name)
 
-        self._map(one, decls)
+        for phase in self._phases(decls):
+            self._map(one, phase)
         plan.deletes.extend(n for n in self._order if n in self.state and n not in decls)
         if plan.failures:
             raise CheckFailed(plan.failures)
         return plan
 
-    def up(self, program: Program) -> Plan:
-        """Check, Diff, then Create / Update / Replace / Delete as the engine would."""
+    def up(self, program: Program, *, replace: Iterable[str] = ()) -> Plan:
+        """Check, Diff, then Create / Update / Replace / Delete as the engine would.
+
+        ``replace`` names resources targeted for replacement (``pulumi up --replace <urn>``).
+        """
         plan = Plan()
         decls = {n: _as_decl(d) for n, d in program.items()}
+        targets = set(replace)
+        replaced: set[str] = set()
         pending_deletes: list[tuple[str, StackResource]] = []
 
         def one(name: str) -> None:
             decl = decls[name]
-            checked = self._check(plan, name, decl)
-            if name in plan.failures:
-                return
-            if _contains_unknown(checked):
-                raise ValueError(f"{name}: unknown inputs at up time are not modelled (no dependencies)")
             if name not in self.state:
+                checked = self._check(plan, name, decl)
+                if name in plan.failures:
+                    return
+                self._no_unknowns(name, checked)
                 self._create(plan, name, decl, checked)
                 with self._lock:
                     plan.creates.append(name)
                 return
-            kind, delete_first = self._diff(plan, name, checked, decl)
+            kind, checked, delete_first = self._plan_step(plan, name, decl, replaced, name in targets)
+            if kind == "invalid" or name in plan.failures:
+                return
+            self._no_unknowns(name, checked)
             old = self.state[name]
             if kind == "same":
                 # SameStep.Apply: new inputs, old outputs (old __provider included).
                 with self._lock:
-                    self.state[name] = StackResource(old.id, checked, old.outputs, self._secret_keys(decl))
+                    stored = self._stored(old.id, checked, old.outputs, decl)
+                    self.state[name] = stored
                     plan.sames.append(name)
             elif kind == "update":
                 self._log(plan, "Update", name)
                 r = self.server.update(old.id, old.outputs, checked, name=name)
                 with self._lock:
-                    self.state[name] = StackResource(old.id, checked, r.outputs, self._secret_keys(decl))
+                    self.state[name] = self._stored(old.id, checked, r.outputs, decl)
                     plan.updates.append(name)
             else:
+                with self._lock:
+                    replaced.add(name)
                 if delete_first:
-                    self._log(plan, "Delete", name)
-                    self.server.delete(old.id, old.outputs, name=name)
-                    with self._lock:
-                        del self.state[name]
+                    if not old.pending_replacement:
+                        self._log(plan, "Delete", name)
+                        self.server.delete(old.id, old.outputs, name=name)
+                        with self._lock:
+                            self.state[name] = StackResource(**{**vars(old), "pending_replacement": True})
                 else:
                     with self._lock:
                         pending_deletes.append((name, old))
@@ -628,7 +756,8 @@ class Engine:
                 with self._lock:
                     plan.replaces.append(name)
 
-        self._map(one, decls)
+        for phase in self._phases(decls):
+            self._map(one, phase)
         if plan.failures:
             raise CheckFailed(plan.failures)
         # Create-before-delete: the replaced originals go after every create/update.
@@ -637,13 +766,19 @@ class Engine:
             self.server.delete(old.id, old.outputs, name=name)
         for name in reversed([n for n in self._order if n in self.state and n not in decls]):
             old = self.state[name]
-            self._log(plan, "Delete", name)
-            self.server.delete(old.id, old.outputs, name=name)
+            if not old.pending_replacement:
+                self._log(plan, "Delete", name)
+                self.server.delete(old.id, old.outputs, name=name)
             with self._lock:
                 del self.state[name]
                 self._order.remove(name)
                 plan.deletes.append(name)
         return plan
+
+    @staticmethod
+    def _no_unknowns(name: str, checked: dict[str, Any]) -> None:
+        if _contains_unknown(checked):
+            raise ValueError(f"{name}: unknown inputs at up time are not modelled (no dependencies)")
 
     def _create(self, plan: Plan, name: str, decl: Decl, checked: dict[str, Any]) -> None:
         self._log(plan, "Create", name)
@@ -651,30 +786,41 @@ class Engine:
         if not r.id:
             raise RuntimeError(f"{name}: provider returned an empty id from Create")
         with self._lock:
-            self.state[name] = StackResource(r.id, dict(checked), r.outputs, self._secret_keys(decl))
+            self.state[name] = self._stored(r.id, dict(checked), r.outputs, decl)
             if name not in self._order:
                 self._order.append(name)
 
     def refresh(self) -> Plan:
-        """Read every resource with its old outputs; blank id = deleted; returned inputs replace stored."""
+        """Read each resource, then Diff(new outputs, old inputs) as the engine's refresh step does."""
         plan = Plan()
 
         def one(name: str) -> None:
             old = self.state[name]
+            if old.pending_replacement:
+                return
             self._log(plan, "Read", name)
             r = self.server.read(old.id, old.outputs, old.inputs, name=name)
-            with self._lock:
-                if not r.id:
+            if not r.id:
+                with self._lock:
                     del self.state[name]
                     self._order.remove(name)
                     plan.deletes.append(name)
-                    return
-                inputs = r.inputs if r.inputs is not None else old.inputs
-                if r.outputs != old.outputs or inputs != old.inputs:
-                    plan.updates.append(name)
-                else:
-                    plan.sames.append(name)
-                self.state[name] = StackResource(r.id, inputs, r.outputs, old.secret_keys)
+                return
+            if r.inputs is None:
+                inputs, in_secrets = old.inputs, old.input_secrets
+            else:
+                inputs = r.inputs
+                # annotateSecrets(new inputs, old inputs): only keys present (and secret) in the old inputs.
+                in_secrets = r.secret_inputs | (old.input_secrets & set(old.inputs) & set(r.inputs))
+            out_secrets = r.secret_outputs | (old.secret_keys & set(old.outputs) & set(r.outputs))
+            self._log(plan, "Diff", name)
+            d = self.server.diff(r.id, r.outputs, old.inputs, name=name)
+            changed = d.changes == "some" or (d.changes == "unknown" and inputs != old.inputs)
+            with self._lock:
+                (plan.updates if changed else plan.sames).append(name)
+                self.state[name] = StackResource(
+                    r.id, inputs, r.outputs, out_secrets, in_secrets, False, old.replacement_trigger
+                )
 
         self._map(one, list(self.state))
         return plan
@@ -684,8 +830,9 @@ class Engine:
         plan = Plan()
         for name in reversed(list(self._order)):
             old = self.state[name]
-            self._log(plan, "Delete", name)
-            self.server.delete(old.id, old.outputs, name=name)
+            if not old.pending_replacement:
+                self._log(plan, "Delete", name)
+                self.server.delete(old.id, old.outputs, name=name)
             del self.state[name]
             self._order.remove(name)
             plan.deletes.append(name)
@@ -694,9 +841,9 @@ class Engine:
     def stored_plaintext(self) -> Iterator[tuple[str, str, Any]]:
         """Every (resource, key, value) the engine would store *unencrypted* (non-secret inputs/outputs)."""
         for name, res in self.state.items():
-            for bag in (res.inputs, res.outputs):
+            for bag, secrets in ((res.inputs, res.input_secrets), (res.outputs, res.secret_keys)):
                 for key, value in bag.items():
-                    if key not in res.secret_keys:
+                    if key not in secrets:
                         yield name, key, value
 
 
@@ -757,7 +904,8 @@ class EmulatorProcess:
     def _control(self, method: str, path: str) -> Any:
         import requests
 
-        response = requests.request(method, f"{self.control_url}/{path}", timeout=60)
+        body: dict[str, Any] | None = {} if method == "POST" else None  # control-plane POSTs must be JSON
+        response = requests.request(method, f"{self.control_url}/{path}", json=body, timeout=60)
         response.raise_for_status()
         return response.json()
 
