@@ -76,7 +76,12 @@ NUMBER_FORMATS: Final = ("LEGACY", "E164")
 API_DEFAULT_EXPIRY: Final = 86_400
 #: Our resource default: 99 years, so declared infrastructure does not silently expire.
 RESOURCE_DEFAULT_EXPIRY: Final = 3_122_064_000
+#: The API's own limit (int64, OAS); no maximum lifetime is documented.
 MAX_EXPIRY: Final = 2**63 - 1
+#: What a Subscription resource accepts: 1,000 years of 365 days. Every documented example (up to
+#: 4283455101 s, about 136 years) fits; it stays exact through Pulumi's float64 numbers (< 2**53) and
+#: `now + expiry` stays a representable datetime (year <= 9999) for the next ~7,000 years.
+RESOURCE_MAX_EXPIRY: Final = 1_000 * 365 * 86_400
 #: Callback ports Bandwidth delivers to: 80, 443 and anything from 1024 up.
 ALLOWED_LOW_PORTS: Final = (80, 443)
 MIN_HIGH_PORT: Final = 1024

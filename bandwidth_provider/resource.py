@@ -78,5 +78,25 @@ class Subscription(Resource, module="bandwidth", name="Subscription"):
         props.update({k: v for k, v in given.items() if v is not None})
         if props["callback_password"] is not None:
             props["callback_password"] = pulumi.Output.secret(props["callback_password"])
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS))
-        super().__init__(SubscriptionProvider(), resource_name, props, opts)
+        super().__init__(SubscriptionProvider(), resource_name, props, _options(resource_name, opts, props))
+
+
+def _options(resource_name: str, opts: pulumi.ResourceOptions | None, props: dict[str, Any]) -> pulumi.ResourceOptions:
+    """The user's options plus secret outputs and delete-before-replace (unless the user chose it).
+
+    Bandwidth allows one subscription per target and destination: a create-before-delete replacement
+    the engine starts itself (`--replace`, `replacement_trigger`, `replace_with`; no Diff is asked)
+    would POST a duplicate while the old subscription lives, and with `adopt_id` it would adopt the
+    resource's own subscription and then delete it. So delete-before-replace is the default, and
+    `adopt_id` refuses an explicit create-before-delete.
+    """
+    chosen = opts.delete_before_replace if opts is not None else None
+    if chosen is False and props.get("adopt_id") is not None:
+        raise ValueError(
+            f"Subscription {resource_name!r}: adopt_id cannot be combined with delete_before_replace=False; "
+            "a create-before-delete replacement would adopt this resource's own subscription and then delete it"
+        )
+    extra = pulumi.ResourceOptions(
+        additional_secret_outputs=SECRET_OUTPUTS, delete_before_replace=True if chosen is None else None
+    )
+    return pulumi.ResourceOptions.merge(opts, extra)

@@ -1,7 +1,11 @@
 """Where credentials and endpoints come from: stack config first, then `BANDWIDTH_*` environment variables.
 
-Resolved at call time, never at import or pickling time, so rotating a credential takes effect on the
-next `pulumi refresh`/`destroy` without an `up`, and nothing secret is ever baked into state.
+Resolved in the provider process at call time, never at import or pickling time, so nothing secret is
+ever baked into state. Rotation: `pulumi up` (and `preview`) run the program and hand the provider the
+current stack config; `pulumi refresh` and `pulumi destroy` hand it the configuration recorded at the
+last `up`, unless run with `--run-program`. A rotated `bandwidth:clientSecret` therefore reaches them
+only after an `up` or with `--run-program`; a `BANDWIDTH_*` variable (used when the config key is
+unset) is read from the environment of whichever command runs.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import unicodedata
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -44,6 +45,73 @@ _EMAIL = re.compile(r"^[^@\s<>()\[\]\\,;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _PEM_BEGIN = "-----BEGIN CERTIFICATE-----"
 _PEM_END = "-----END CERTIFICATE-----"
+#: How much of a user value a message quotes; longer values are cut (a 2 MB input is not echoed back).
+SHOWN_LIMIT = 60
+_TOKENS = re.compile(r"(\s+)")
+_QUERY_START = re.compile(r"[?#]")
+#: Characters an id must not contain: it becomes one URL path segment (`.../subscriptions/<id>`).
+_ID_FORBIDDEN = re.compile(r"[/?#\\%\s]")
+_ID_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"})
+MAX_ID_LENGTH = 128
+
+
+def shown(value: object, limit: int = SHOWN_LIMIT, *, quote: bool = True) -> str:
+    """A user value fit for a message: URL credentials and query strings masked, long text cut.
+
+    Pulumi masks only stack-config secrets in error lines, so anything a message quotes is shown as is;
+    containers are never quoted (a secret may hide inside), only named by type.
+    """
+    if value is None or isinstance(value, (bool, float)):
+        return repr(value)
+    if isinstance(value, int):
+        return repr(value) if value.bit_length() <= 64 else "an integer too large to show"
+    if not isinstance(value, str):
+        return f"a {type(value).__name__}"
+    text = _mask_urls(value)
+    if len(text) > limit:
+        text = f"{text[:limit]}... ({len(value)} characters)"
+    return repr(text) if quote else text
+
+
+def _mask_urls(text: str) -> str:
+    """Replace `user:password@` in every URL by `***@` and drop query strings and fragments (linear time)."""
+    return "".join(_mask_url_token(token) for token in _TOKENS.split(text))
+
+
+def _mask_url_token(token: str) -> str:
+    first = token.find("://")
+    if first == -1:
+        return token
+    query = _QUERY_START.search(token, first + 3)
+    head, tail = (token[: query.start()], query.group() + "...") if query else (token, "")
+    parts: list[str] = []
+    pos = 0
+    while (found := head.find("://", pos)) != -1:
+        start = found + 3
+        end = head.find("/", start)
+        end = len(head) if end == -1 else end
+        authority = head[start:end]
+        if "@" in authority:
+            authority = "***@" + authority.rsplit("@", 1)[1]
+        parts.append(head[pos:start] + authority)
+        pos = end
+    parts.append(head[pos:])
+    return "".join(parts) + tail
+
+
+def id_problem(value: object) -> str | None:
+    """Why `value` cannot be an account or subscription id (one URL path segment), or None when it can."""
+    if not isinstance(value, str):
+        return f"must be a string, got {type(value).__name__}"
+    if not value:
+        return "must not be empty"
+    if value in (".", ".."):
+        return "must not be '.' or '..'"
+    if len(value) > MAX_ID_LENGTH:
+        return f"must be at most {MAX_ID_LENGTH} characters"
+    if _ID_FORBIDDEN.search(value) or any(unicodedata.category(ch) in _ID_FORBIDDEN_CATEGORIES for ch in value):
+        return "must not contain '/', '?', '#', '\\', '%', whitespace or control characters"
+    return None
 
 
 def canonical_choice(value: str, allowed: tuple[str, ...] | list[str]) -> str | None:
@@ -67,8 +135,9 @@ def _allowed(values: tuple[str, ...] | list[str]) -> str:
 class _Checker:
     """Collects problems while normalising one raw mapping of inputs."""
 
-    def __init__(self, raw: Mapping[str, Any], is_unknown: Callable[[object], bool]) -> None:
+    def __init__(self, raw: Mapping[str, Any], is_unknown: Callable[[object], bool], max_expiry: int) -> None:
         self.is_unknown = is_unknown
+        self.max_expiry = max_expiry
         self.out: dict[str, Any] = {k: raw.get(k) for k in SPEC_FIELDS}
         self.problems: list[Problem] = []
 
@@ -101,7 +170,7 @@ class _Checker:
             return
         canonical = canonical_choice(value, allowed)
         if canonical is None:
-            self.fail(name, f"{value!r} is not valid; {_allowed(allowed)}", code)
+            self.fail(name, f"{shown(value)} is not valid; {_allowed(allowed)}", code)
         else:
             self.out[name] = canonical
 
@@ -112,7 +181,7 @@ def _check_order_type(c: _Checker) -> None:
         return
     canonical = canonical_order_type(value)
     if canonical is None:
-        c.fail("order_type", f"{value!r} is not a known order type; {_allowed(list(catalog.ORDER_TYPES))}", 14500)
+        c.fail("order_type", f"{shown(value)} is not a known order type; {_allowed(list(catalog.ORDER_TYPES))}", 14500)
     else:
         c.out["order_type"] = canonical
 
@@ -134,7 +203,9 @@ def _check_target(c: _Checker) -> None:
         try:
             c.out["order_id"] = str(uuid.UUID(order_id.strip()))
         except ValueError:
-            c.fail("order_id", f"{order_id!r} is not a valid UUID (e.g. ee456cfb-d237-4adc-b3f8-9db03d2e62a2)", 1008)
+            c.fail(
+                "order_id", f"{shown(order_id)} is not a valid UUID (e.g. ee456cfb-d237-4adc-b3f8-9db03d2e62a2)", 1008
+            )
     if c.present("order_id") and not c.present("order_type"):
         c.fail("order_id", "only allowed together with order_type (event subscriptions cover all orders)", 14501)
 
@@ -148,7 +219,7 @@ def _check_url(c: _Checker) -> None:
         return
     problem = _url_problem(url)
     if problem:
-        c.fail("callback_url", f"{url!r} is invalid: {problem}", 14506)
+        c.fail("callback_url", f"{shown(url)} is invalid: {problem}", 14506)
 
 
 def _url_problem(url: str) -> str | None:
@@ -158,7 +229,7 @@ def _url_problem(url: str) -> str | None:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        return f"cannot be parsed ({exc})"
+        return f"cannot be parsed ({shown(str(exc))})"
     if parts.scheme not in ("http", "https"):
         return "scheme must be one of: https, http"
     if not parts.hostname:
@@ -175,7 +246,7 @@ def _check_channel(c: _Checker) -> None:
     _check_url(c)
     email = c.text("email")
     if email is not None and not _EMAIL.fullmatch(email):  # fullmatch: `$` alone accepts a trailing newline
-        c.fail("email", f"{email!r} is not a valid e-mail address (e.g. ops@example.com)")
+        c.fail("email", f"{shown(email)} is not a valid e-mail address (e.g. ops@example.com)")
     if not c.present("callback_url") and not c.present("email"):
         c.fail("callback_url", "one of callback_url or email is required", 14503)
     elif c.present("callback_url") and c.present("email"):
@@ -208,10 +279,12 @@ def _check_expiry(c: _Checker, default_expiry: int | None) -> None:
         return
     value = c.out["expiry"]
     number = whole_number(value)
-    if number is None or not 1 <= number <= catalog.MAX_EXPIRY:
+    if number is None or not 1 <= number <= c.max_expiry:
+        years = c.max_expiry // (365 * 86_400)
+        bound = f"{c.max_expiry} ({years:,} years)" if years < 10_000 else str(c.max_expiry)
         c.fail(
             "expiry",
-            f"{value!r} is not valid; a whole number of seconds from 1 to {catalog.MAX_EXPIRY} "
+            f"{shown(value)} is not valid; a whole number of seconds from 1 to {bound} "
             "(e.g. 86400 = 1 day, 3122064000 = 99 years)",
         )
     else:
@@ -275,13 +348,16 @@ def normalize_fields(
     *,
     is_unknown: Callable[[object], bool] = _never_unknown,
     default_expiry: int | None = catalog.RESOURCE_DEFAULT_EXPIRY,
+    max_expiry: int = catalog.MAX_EXPIRY,
 ) -> tuple[dict[str, Any], list[Problem]]:
     """Normalise raw inputs (canonical spellings, defaults) and list every problem.
 
     Values for which `is_unknown` is true (Pulumi's preview-time unknowns) are passed through
     unvalidated; rules that depend on them are skipped. Keys outside SPEC_FIELDS are ignored.
+    `max_expiry` defaults to the API's int64 limit; the Pulumi provider passes its tighter
+    `catalog.RESOURCE_MAX_EXPIRY`. Total: never raises, whatever the values.
     """
-    c = _Checker(raw, is_unknown)
+    c = _Checker(raw, is_unknown, max_expiry)
     _check_target(c)
     _check_channel(c)
     _check_expiry(c, default_expiry)

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import pulumi
 import pytest
 
-from tests.grpc.harness import Engine, ProviderServer
+from tests.grpc.harness import Decl, Engine, ProviderServer, is_secret, secret
 
 if TYPE_CHECKING:
     from bandwidth_provider.emulator import Emulator
@@ -35,6 +36,29 @@ ORDERS: dict[str, Any] = {
     "callback_username": "hookuser",
     "callback_password": CALLBACK_PASSWORD,
 }
+
+
+def subscription(
+    inputs: dict[str, Any], opts: pulumi.ResourceOptions | None = None, *, replace_with: tuple[str, ...] = ()
+) -> Decl:
+    """What `Subscription(name, **inputs, opts=opts)` registers: the password secret, its merged options.
+
+    The options come from the resource's own `_options`, so the engine replays exactly what the class
+    asks for (delete-before-replace unless the user chose, additional secret outputs); ``replace_with``
+    names other resources of the program (the option itself takes Resource objects).
+    """
+    from bandwidth_provider.resource import _options
+
+    registered = _options("sub", opts, dict(inputs))
+    wrapped = {k: secret(v) if k == "callback_password" and not is_secret(v) else v for k, v in inputs.items()}
+    return Decl(
+        wrapped,
+        delete_before_replace=registered.delete_before_replace,
+        additional_secret_outputs=list(registered.additional_secret_outputs or ()),
+        ignore_changes=list(registered.ignore_changes or ()),
+        replacement_trigger=registered.replacement_trigger,
+        replace_with=replace_with,
+    )
 
 
 def make_emulator() -> Emulator:

@@ -21,6 +21,7 @@ from tests.grpc.conftest import (
     SECRET_CONFIG_KEYS,
     SECRETS,
     stack_config,
+    subscription,
     subscriptions,
 )
 from tests.grpc.harness import (
@@ -30,7 +31,6 @@ from tests.grpc.harness import (
     Engine,
     ProviderError,
     ProviderServer,
-    secret,
 )
 
 if TYPE_CHECKING:
@@ -259,11 +259,16 @@ def test_create_adopt_of_a_missing_id_fails_clearly(server: ProviderServer, emul
     assert "adopt_id" in err.value.details and subscriptions(emulator) == []
 
 
-def test_create_takes_over_a_409_duplicate_instead_of_failing(server: ProviderServer, emulator: Emulator) -> None:
+def test_create_refuses_a_plain_409_duplicate_and_names_the_existing_subscription(
+    server: ProviderServer, emulator: Emulator
+) -> None:
     first, _ = create(server, ORDERS, name="a")
-    second, _ = create(server, ORDERS, name="b")
-    assert second == first
-    assert len(subscriptions(emulator)) == 1
+    with pytest.raises(ProviderError) as err:
+        create(server, {**ORDERS, "callback_password": "stack-b-pw-77"}, name="b")
+    assert f'adopt_id="{first}"' in err.value.details and "409" in err.value.details
+    assert "stack-b-pw-77" not in err.value.details
+    assert [s["subscription_id"] for s in subscriptions(emulator)] == [first]
+    assert not [r for r in emulator.requests() if r["method"] == "PUT"]  # a's callback credentials untouched
 
 
 # ------------------------------------------------------------------------------------ Read
@@ -279,7 +284,8 @@ def test_read_returns_inputs_and_keeps_the_write_only_password(
     assert r.outputs["callback_password"] == CALLBACK_PASSWORD
     assert r.inputs is not None
     assert r.inputs["callback_url"] == ORDERS["callback_url"] and r.inputs["order_type"] == "orders"
-    assert "callback_password" not in r.inputs
+    # Returned (so stored inputs keep it) and wrapped secret (so the engine stores it encrypted).
+    assert r.inputs["callback_password"] == CALLBACK_PASSWORD and "callback_password" in r.secret_inputs
     assert r.inputs[PROVIDER_KEY] == server.provider_string
 
 
@@ -382,16 +388,10 @@ def test_delete_twice_is_fine(server: ProviderServer, emulator: Emulator, live: 
 
 
 def program(url: str = "https://hooks.example.com/bw/orders") -> dict[str, Decl]:
-    """What `Subscription(...)` registers: the password wrapped secret, derived secrets listed."""
+    """What `Subscription(...)` registers: the password wrapped secret, its options merged in."""
     return {
-        "orders": Decl(
-            {**ORDERS, "callback_url": url, "callback_password": secret(CALLBACK_PASSWORD)},
-            additional_secret_outputs=["callback_password"],
-        ),
-        "portins": Decl(
-            {"order_type": "portins", "email": "ops@example.com", "digest": "daily"},
-            additional_secret_outputs=["callback_password"],
-        ),
+        "orders": subscription({**ORDERS, "callback_url": url}),
+        "portins": subscription({"order_type": "portins", "email": "ops@example.com", "digest": "daily"}),
     }
 
 
@@ -437,14 +437,14 @@ def test_refresh_drops_a_subscription_deleted_out_of_band_and_up_recreates_it(
     engine.destroy()
 
 
-def test_replace_is_create_before_delete_and_leaves_one_subscription(engine: Engine, emulator: Emulator) -> None:
+def test_target_change_replaces_delete_first_and_leaves_one_subscription(engine: Engine, emulator: Emulator) -> None:
     engine.up(program())
     old = engine.state["orders"].id
     changed = dict(program())
-    changed["orders"] = Decl({**changed["orders"].inputs, "order_type": "portouts"})
+    changed["orders"] = subscription({**ORDERS, "order_type": "portouts"})
     plan = engine.up(changed)
     assert plan.replaces == ["orders"]
-    assert plan.calls.index(("Create", "orders")) < plan.calls.index(("Delete", "orders"))
+    assert plan.sequence("orders") == ["Check(olds)", "Diff", "Check()", "Delete", "Create"]
     new = engine.state["orders"].id
     assert new != old
     ids = {s["subscription_id"] for s in subscriptions(emulator)}

@@ -217,8 +217,11 @@ def test_no_secret_in_plain_text_fields_errors_or_stderr(leak_server: ProviderSe
     attempt("read", lambda: srv.read(sub_id, outs, good.inputs))
     news = srv.check({}, {**ORDERS, "callback_password": rotated}).inputs
     updated = attempt("update", lambda: srv.update(sub_id, outs, news))
-    # A duplicate create (409 -> takeover) makes the provider log a warning to stderr.
+    # A duplicate create (409) fails, naming the existing subscription.
     attempt("create-duplicate", lambda: srv.create(news))
+    # A POST applied but unanswered is taken over, with a warning on stderr.
+    emulator.add_fault(method="POST", path="/subscriptions", action="drop_after", times=1)
+    attempt("create-ambiguous", lambda: srv.create({**news, "callback_url": "https://hooks.example.com/dropped"}))
     # Failures of every kind, each with the password in the request.
     emulator.add_fault(method="POST", path="/subscriptions", action="status", status=400, times=1)
     attempt("create-400", lambda: srv.create({**news, "callback_url": "https://hooks.example.com/e400"}))
@@ -231,9 +234,9 @@ def test_no_secret_in_plain_text_fields_errors_or_stderr(leak_server: ProviderSe
     emulator.clear_faults()
     attempt("delete", lambda: srv.delete(sub_id, updated.outputs))
 
-    assert len(errors) >= 4, errors  # the failures really happened
+    assert len(errors) >= 5, errors  # the failures really happened
     stderr = srv.stderr_text()
-    assert "taking it over" in stderr or "already existed" in stderr  # stderr capture works
+    assert "taking it over" in stderr  # stderr capture works
 
     callback_secrets = (CALLBACK_PASSWORD, rotated)
     leaks = []
@@ -253,6 +256,7 @@ def test_no_secret_in_plain_text_fields_errors_or_stderr(leak_server: ProviderSe
     assert leaks == []
     # The error texts are still useful: they name what went wrong.
     assert any("400" in e for e in errors) and any("401" in e for e in errors)
+    assert any("409" in e and "adopt_id" in e for e in errors)
     record_figures(
         "leak_scan",
         {

@@ -213,3 +213,37 @@ def _email(mocks: EmulatorMocks, emulator: Emulator) -> pulumi.Output[Any]:
 def test_email_subscription_with_args_and_kwargs(mocks: EmulatorMocks, emulator: Emulator) -> None:
     _email(mocks, emulator)
     assert "callback_password" not in mocks.args[0].inputs
+
+
+@pulumi.runtime.test  # type: ignore[untyped-decorator]
+def _replacement_options(mocks: EmulatorMocks) -> pulumi.Output[Any]:
+    default = Subscription("default", order_type="orders", callback_url="https://hooks.example.com/d")
+    opted_out = Subscription(
+        "opted-out",
+        order_type="portins",
+        callback_url="https://hooks.example.com/o",
+        opts=pulumi.ResourceOptions(delete_before_replace=False, protect=False),
+    )
+    return pulumi.Output.all(default.id, opted_out.id)
+
+
+def test_subscription_registers_delete_before_replace_unless_the_user_chose(mocks: EmulatorMocks) -> None:
+    """Engine-started replacements never ask Diff: the option itself must say delete-before-replace."""
+    _replacement_options(mocks)
+    assert mocks.monitor is not None
+    requests = {r.name: r for r in mocks.monitor.requests if r.type == TYPE_TOKEN}
+    assert requests["default"].deleteBeforeReplaceDefined and requests["default"].deleteBeforeReplace
+    assert requests["opted-out"].deleteBeforeReplaceDefined and not requests["opted-out"].deleteBeforeReplace
+    assert all("callback_password" in r.additionalSecretOutputs for r in requests.values())
+
+
+def test_adopt_id_refuses_create_before_delete(mocks: EmulatorMocks) -> None:
+    """With create-before-delete a replacement would adopt the resource's own subscription, then delete it."""
+    with pytest.raises(ValueError, match="adopt_id cannot be combined with delete_before_replace=False"):
+        Subscription(
+            "adopted",
+            order_type="orders",
+            callback_url="https://hooks.example.com/a",
+            adopt_id="3f1c2a9e-0d4b-4c6e-9a7f-1b2c3d4e5f60",
+            opts=pulumi.ResourceOptions(delete_before_replace=False),
+        )

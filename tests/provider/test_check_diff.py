@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pulumi.output import Unknown
+from pulumi.runtime import rpc
 
 from bandwidth_provider import catalog
 from bandwidth_provider.provider import INPUT_KEYS, SubscriptionProvider
@@ -41,6 +42,11 @@ def failures(provider: SubscriptionProvider, inputs: dict[str, Any]) -> dict[str
     return {f.property: f.reason for f in provider.check({}, inputs).failures}
 
 
+def unknown() -> Any:
+    """A preview-time unknown, as the provider server hands it to check."""
+    return Unknown()  # type: ignore[no-untyped-call]
+
+
 def test_check_normalises_and_applies_defaults(provider: SubscriptionProvider) -> None:
     result = provider.check({}, {**ORDERS, "order_type": "ORDERS", "number_format": "e164"})
     assert result.failures == []
@@ -69,14 +75,14 @@ def test_check_never_puts_the_password_in_a_failure(provider: SubscriptionProvid
 
 
 def test_check_passes_unknowns_through(provider: SubscriptionProvider) -> None:
-    unknown = Unknown()
-    result = provider.check({}, {"order_type": "orders", "callback_url": unknown})
+    placeholder = unknown()
+    result = provider.check({}, {"order_type": "orders", "callback_url": placeholder})
     assert result.failures == []
-    assert result.inputs["callback_url"] is unknown
+    assert result.inputs["callback_url"] is placeholder
 
 
 def test_check_still_validates_known_values_next_to_unknowns(provider: SubscriptionProvider) -> None:
-    found = failures(provider, {"order_type": "bogus", "callback_url": Unknown()})
+    found = failures(provider, {"order_type": "bogus", "callback_url": unknown()})
     assert set(found) == {"order_type"}
 
 
@@ -122,7 +128,7 @@ def test_diff_replaces_when_the_target_changes(
     olds = stored(provider, ORDERS)
     result = provider.diff("sub-1", olds, provider.check({}, {**ORDERS, **change}).inputs)
     assert result.changes is True
-    assert replaced in result.replaces
+    assert replaced in (result.replaces or [])
 
 
 def test_diff_replaces_when_switching_callback_to_email(provider: SubscriptionProvider) -> None:
@@ -141,9 +147,9 @@ def test_diff_ignores_the_api_countdown_and_compares_configured_expiry(provider:
 
 def test_diff_unknown_target_may_replace(provider: SubscriptionProvider) -> None:
     olds = stored(provider, ORDERS)
-    result = provider.diff("sub-1", olds, {**provider.check({}, ORDERS).inputs, "order_type": Unknown()})
+    result = provider.diff("sub-1", olds, {**provider.check({}, ORDERS).inputs, "order_type": unknown()})
     assert result.changes is True
-    assert "order_type" in result.replaces
+    assert "order_type" in (result.replaces or [])
 
 
 def test_diff_renews_when_lifetime_left_is_below_renew_before(provider: SubscriptionProvider) -> None:
@@ -164,3 +170,97 @@ def test_diff_never_reports_the_provider_key(provider: SubscriptionProvider) -> 
     olds = stored(provider, ORDERS) | {"__provider": "old-serialized"}
     news = provider.check({}, ORDERS).inputs | {"__provider": "new-serialized"}
     assert provider.diff("sub-1", olds, news).changes is False
+
+
+# ------------------------------------------------------------------------------------ hardening (issue #7)
+
+
+#: Ids that would not stay one path segment (`.../subscriptions/<id>`); whitespace was refused before.
+BAD_IDS = [".", "..", "a/b", "../x", "a?b", "a#b", "a\\b", "a%2F", "a\x00b", "a\x7fb"]
+
+
+@pytest.mark.parametrize("name", ["adopt_id", "account_id"])
+@pytest.mark.parametrize("bad", BAD_IDS)
+def test_check_accepts_only_ids_that_are_one_path_segment(provider: SubscriptionProvider, name: str, bad: str) -> None:
+    found = failures(provider, {**ORDERS, name: bad})
+    assert list(found) == [name] and "must" in found[name]
+    result = provider.check({}, {**ORDERS, name: "3f1c2a9e-0d4b-4c6e-9a7f-1b2c3d4e5f60"})
+    assert result.failures == [] and result.inputs[name] == "3f1c2a9e-0d4b-4c6e-9a7f-1b2c3d4e5f60"
+
+
+def test_check_keeps_an_unknown_account_id_unknown_so_the_plan_may_replace(provider: SubscriptionProvider) -> None:
+    placeholder = unknown()
+    result = provider.check({}, {**ORDERS, "account_id": placeholder})
+    assert result.failures == [] and result.inputs["account_id"] is placeholder  # not the stack's default
+    d = provider.diff("sub-1", stored(provider, ORDERS), result.inputs)
+    assert d.changes is True and "account_id" in (d.replaces or [])
+
+
+def test_check_keeps_other_unknown_extras(provider: SubscriptionProvider) -> None:
+    result = provider.check({}, {**ORDERS, "adopt_id": unknown(), "renew_before": unknown()})
+    assert result.failures == []
+    assert isinstance(result.inputs["adopt_id"], Unknown) and isinstance(result.inputs["renew_before"], Unknown)
+
+
+@pytest.mark.parametrize(
+    "expiry", [10**12, 2**53, 2**53 + 1, float(2**60), catalog.RESOURCE_MAX_EXPIRY + 1, catalog.MAX_EXPIRY]
+)
+def test_check_bounds_expiry_to_what_create_and_pulumi_numbers_can_carry(
+    provider: SubscriptionProvider, expiry: object
+) -> None:
+    found = failures(provider, {**ORDERS, "expiry": expiry})
+    assert list(found) == ["expiry"]
+    assert str(catalog.RESOURCE_MAX_EXPIRY) in found["expiry"] and "1,000 years" in found["expiry"]
+    for documented in (1, 86_400, 4_283_455_101, catalog.RESOURCE_MAX_EXPIRY):  # up to the bound, all fine
+        assert failures(provider, {**ORDERS, "expiry": float(documented)}) == {}
+
+
+def test_check_bounds_renew_before(provider: SubscriptionProvider) -> None:
+    found = failures(provider, {**ORDERS, "expiry": unknown(), "renew_before": 1e300})
+    assert list(found) == ["renew_before"]
+
+
+def test_check_messages_mask_url_credentials_and_cut_long_values(provider: SubscriptionProvider) -> None:
+    password = ORDERS["callback_password"]
+    found = failures(
+        provider,
+        {
+            **ORDERS,
+            "callback_url": f"ftp://hookuser:{password}@hooks.example.com/x?token=tok-5e1f",
+            "order_type": "x" * 2_000_000,
+            "email": f"https://u:{password}@evil.example/",
+        },
+    )
+    assert {"callback_url", "order_type", "email"} <= set(found)
+    text = " ".join(found.values())
+    assert password not in text and "tok-5e1f" not in text
+    assert "ftp://***@hooks.example.com/x?..." in found["callback_url"]
+    assert len(found["order_type"]) < 1_000 and "(2000000 characters)" in found["order_type"]
+
+
+def test_check_treats_secret_wrapped_values_as_their_value(provider: SubscriptionProvider) -> None:
+    result = provider.check({}, {**ORDERS, "callback_password": rpc.wrap_rpc_secret("wrapped-pw-1")})
+    assert result.failures == [] and result.inputs["callback_password"] == "wrapped-pw-1"
+
+
+def test_diff_asks_for_delete_before_replace(provider: SubscriptionProvider) -> None:
+    """Bandwidth allows one subscription per target and destination: never two live copies at once."""
+    olds = stored(provider, ORDERS)
+    result = provider.diff("sub-1", olds, provider.check({}, {**ORDERS, "order_type": "portins"}).inputs)
+    assert result.replaces == ["order_type"] and result.delete_before_replace is True
+
+
+def test_diff_of_stored_inputs_without_the_password_is_not_a_change(provider: SubscriptionProvider) -> None:
+    """Inputs an older refresh stored lack the write-only password; the refresh diff must stay clean."""
+    olds = stored(provider, ORDERS)
+    legacy_inputs = {k: v for k, v in provider.check({}, ORDERS).inputs.items() if k != "callback_password"}
+    assert provider.diff("sub-1", olds, legacy_inputs).changes is False
+
+
+def test_diff_words_a_due_renewal_as_a_plan(provider: SubscriptionProvider, capsys: pytest.CaptureFixture[str]) -> None:
+    soon = (datetime.now(timezone.utc) + timedelta(days=3)).isoformat()
+    inputs = {**ORDERS, "renew_before": 7 * 86400}
+    capsys.readouterr()
+    assert provider.diff("sub-1", stored(provider, inputs, expires_at=soon), provider.check({}, inputs).inputs).changes
+    said = capsys.readouterr().err
+    assert "renewing" not in said and "`pulumi up` renews it" in said

@@ -17,7 +17,14 @@ from lxml import etree
 
 from bandwidth_provider import catalog
 from bandwidth_provider.errors import Problem, SpecError
-from bandwidth_provider.spec import CALLBACK_ONLY, SPEC_FIELDS, SubscriptionSpec, normalize_fields
+from bandwidth_provider.spec import (
+    CALLBACK_ONLY,
+    SPEC_FIELDS,
+    SubscriptionSpec,
+    id_problem,
+    normalize_fields,
+    shown,
+)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 #: base64 of a real PEM certificate text, as carried by the golden request document.
@@ -602,3 +609,59 @@ def test_arbitrary_password_never_leaks_into_problems(raw: dict[str, Any], passw
     text = " ".join(f"{p} {p!r}" for p in problems)
     for needle in (password, repr(password)[1:-1]):
         assert needle not in text or needle in baseline
+
+
+# ------------------------------------------------------------------ messages that quote user values
+
+
+@pytest.mark.parametrize(
+    "raw, prop",
+    [
+        ({"order_type": "orders", "callback_url": f"ftp://hookuser:{PASSWORD}@hooks.example.com/x"}, "callback_url"),
+        ({"order_type": f"https://u:{PASSWORD}@h.example/", "callback_url": URL}, "order_type"),
+        ({"order_type": "orders", "email": f"mailto://ops:{PASSWORD}@example.com"}, "email"),
+        ({"order_type": "orders", "callback_url": f"https://h.example:99999/x?key={PASSWORD}"}, "callback_url"),
+    ],
+)
+def test_messages_mask_url_credentials_and_query_strings(raw: dict[str, Any], prop: str) -> None:
+    problems = check(raw)[1]
+    assert prop in {p.property for p in problems}
+    assert all(PASSWORD not in p.message for p in problems)
+    assert any("***@" in p.message or "?..." in p.message for p in problems if p.property == prop)
+
+
+def test_messages_cut_long_values() -> None:
+    problems = check({"order_type": "x" * 2_000_000, "callback_url": URL, "number_format": "y" * 5_000})[1]
+    assert {p.property for p in problems} == {"order_type", "number_format"}
+    for problem in problems:
+        assert len(problem.message) < 1_000 and "characters)" in problem.message
+
+
+def test_spec_error_text_is_cut_too() -> None:
+    with pytest.raises(SpecError) as err:
+        SubscriptionSpec(order_type="z" * 100_000, callback_url=URL)
+    assert len(str(err.value)) < 1_000
+
+
+def test_shown_names_containers_without_quoting_them() -> None:
+    assert shown(["secret-in-a-list"]) == "a list" and shown({"k": PASSWORD}) == "a dict"
+    assert shown(10**400) == "an integer too large to show" and shown(1.5) == "1.5"
+
+
+# ------------------------------------------------------------------ ids and the resource's expiry bound
+
+
+def test_id_problem_accepts_one_path_segment_only() -> None:
+    bad = [".", "..", "a/b", "a?b", "a#b", "a\\b", "a%2Fb", "a b", "\u00a0", "a\x00", "a\x85", "a\u200b", "", "x" * 129]
+    assert [b for b in bad if id_problem(b) is None] == []
+    good = ["9900000", "ee456cfb-d237-4adc-b3f8-9db03d2e62a2", "a.b", "...", "ü"]
+    assert [id_problem(g) for g in good] == [None] * len(good)
+
+
+def test_expiry_bound_is_a_parameter_with_the_api_limit_as_default() -> None:
+    big = {**CALLBACK, "expiry": 10**12}
+    assert check(big)[1] == []  # the API (and the emulator) accept int64
+    problems = check(big, max_expiry=catalog.RESOURCE_MAX_EXPIRY)[1]
+    assert [p.property for p in problems] == ["expiry"] and "1,000 years" in problems[0].message
+    assert catalog.RESOURCE_MAX_EXPIRY < 2**53
+    assert check({**CALLBACK, "expiry": 4_283_455_101}, max_expiry=catalog.RESOURCE_MAX_EXPIRY)[1] == []
