@@ -398,9 +398,7 @@ class DashboardClient:
         Raises `AmbiguousWriteError` when the POST may have been applied but we cannot tell (timeout,
         dropped connection, 5xx, no usable Location): reconcile with `find_matching(spec)`.
         """
-        return self._call(
-            "POST", self._collection_url(), body=wire.encode_subscription(spec), parse=_created_id
-        )
+        return self._call("POST", self._collection_url(), body=wire.encode_subscription(spec), parse=_created_id)
 
     def update_subscription(self, subscription_id: str, spec: SubscriptionSpec) -> None:
         """PUT the full document: the API replaces every field (omitted credentials are cleared)."""
@@ -579,9 +577,7 @@ class DashboardClient:
                 retryable = not isinstance(exc, requests.exceptions.SSLError)
                 if retryable and wait_or_give_up(policy.backoff(attempt), reason):
                     continue
-                raise TransportError(
-                    f"{reason} (after {attempt} attempt(s))", method=method, path=path
-                ) from None
+                raise TransportError(f"{reason} (after {attempt} attempt(s))", method=method, path=path) from None
 
             status = resp.status_code
             log.debug("%s %s -> %d (attempt %d)", method, path, status, attempt)
@@ -706,9 +702,7 @@ def _map_error(resp: requests.Response, method: str, path: str) -> APIError:
     """The APIError subclass for a non-2xx answer, with the Bandwidth code and description if any."""
     errors = wire.decode_errors(resp.content) if resp.content else []
     code, description = errors[0] if errors else (None, None)
-    return api_error(
-        resp.status_code, method=method, path=path, code=code, description=description, errors=errors
-    )
+    return api_error(resp.status_code, method=method, path=path, code=code, description=description, errors=errors)
 
 
 def api_error(
