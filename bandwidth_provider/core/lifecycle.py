@@ -1,26 +1,58 @@
-"""create, read, update, delete and import of one subscription, with the warnings they raise as data.
+"""create, read, update, delete and import of one subscription, with what they report as data.
 
-Pulumi-free: the front ends turn `Outcome.warnings` into engine diagnostics and errors into their own
-failure shape. Takes a `DashboardClient` bound to the resource's account.
+Pulumi-free: the front ends turn `Outcome.warnings`/`notes` into engine diagnostics and errors into
+their own failure shape. Every function takes a `DashboardClient` bound to the resource's account.
+
+Replacement and adoption (docs/pulumi-engine.md):
+- Bandwidth allows one subscription per target and destination, and replacements the engine starts
+  itself (`--replace`, `replacement_trigger`, `replace_with`) never ask diff; so both front ends plan
+  delete-before-replace.
+- A plain create that meets a 409 fails, naming the existing subscription and `adopt_id`; only a 409
+  that follows this same create's own ambiguous POST is taken over (it is our own POST that landed).
+- `adopt_id` is honoured only while the resource does not own that id yet: when this process has just
+  deleted it (a delete-before-replace of the adopting resource), create POSTs a new subscription.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from .. import catalog
 from ..client import DashboardClient
-from ..errors import AmbiguousWriteError, BandwidthError, ConflictError, NotFoundError
-from ..spec import SPEC_FIELDS, SubscriptionSpec
+from ..durations import describe
+from ..errors import (
+    AmbiguousWriteError,
+    APIError,
+    AuthenticationError,
+    BandwidthError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from ..spec import SPEC_FIELDS, SubscriptionSpec, normalize_fields, shown
 from ..wire import RemoteSubscription
-from .fields import INPUT_NAMES, WRITE_ONLY_NAMES
-from .plan import now, parse_timestamp, timestamp
+from .fields import INPUT_NAMES
+from .plan import expires_at, now, parse_timestamp, renewal_due
 
 EXPIRY_WARNING = timedelta(days=7)
 #: POSTs a create may send in all, each after the list proved the previous one did not land.
 RECONCILE_ATTEMPTS = 3
+#: Said whenever stored credentials are rejected: refresh and destroy use the config of the last `up`.
+ROTATION_HINT = (
+    "credentials rejected; if you rotated them, run `pulumi refresh --run-program` / "
+    "`pulumi destroy --run-program` or `pulumi up` first (without --run-program, refresh and destroy "
+    "use the configuration recorded at the last `pulumi up`)"
+)
+
+# (account, id) of subscriptions this provider process deleted: one `pulumi up` is one process, so a
+# create that finds its adopt_id here runs right after its own delete-before-replace.
+_DELETED: set[tuple[str, str]] = set()
+_DELETED_LOCK = threading.Lock()
+_DELETED_LIMIT = 100_000
 
 
 class NotFoundOnImport(BandwidthError):
@@ -29,30 +61,67 @@ class NotFoundOnImport(BandwidthError):
 
 @dataclass
 class Outcome:
-    """What an operation leaves: the id, every output, the inputs refresh/import report, and warnings."""
+    """What an operation leaves: the id, every output, the inputs refresh/import report, and messages."""
 
     subscription_id: str
     outputs: dict[str, Any]
     inputs: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def outputs(
-    inputs: Mapping[str, Any], client: DashboardClient, live: RemoteSubscription, spec: SubscriptionSpec | None
+    inputs: Mapping[str, Any], account_id: str, live: RemoteSubscription, spec: SubscriptionSpec | None
 ) -> dict[str, Any]:
+    """Every input and output of the resource after an operation (spec: what was just written, if any)."""
     values = spec.as_dict() if spec is not None else {k: inputs.get(k) for k in SPEC_FIELDS}
-    expires_at = None
-    if live.expiry is not None and values.get("email") is None:
-        expires_at = timestamp(now() + timedelta(seconds=live.expiry))
+    callback = (spec.email if spec is not None else live.email) is None
     return {
         **values,
-        "account_id": client.account_id,
+        "account_id": account_id,
         "adopt_id": inputs.get("adopt_id"),
         "renew_before": inputs.get("renew_before"),
         "subscription_id": live.subscription_id,
         "status": live.status,
-        "expires_at": expires_at,
+        "expires_at": expires_at(live.expiry) if callback else None,
     }
+
+
+def _remember_deleted(account: str, subscription_id: str) -> None:
+    with _DELETED_LOCK:
+        if len(_DELETED) >= _DELETED_LIMIT:
+            _DELETED.clear()
+        _DELETED.add((account, subscription_id))
+
+
+def _deleted_here(account: str, subscription_id: str) -> bool:
+    with _DELETED_LOCK:
+        return (account, subscription_id) in _DELETED
+
+
+def _rejected(exc: APIError) -> APIError:
+    """The same error, its message extended with what to do after a credential rotation (no secret)."""
+    exc.args = (f"{exc}: {ROTATION_HINT}",)
+    return exc
+
+
+# ---------------------------------------------------------------------- create
+
+
+def create(client: DashboardClient, inputs: Mapping[str, Any]) -> Outcome:
+    """POST (or take over `adopt_id`); ambiguous failures are reconciled, plain 409s refused."""
+    spec = SubscriptionSpec.from_fields(inputs)
+    outcome = Outcome("", {})
+    adopt_id = inputs.get("adopt_id")
+    if adopt_id and _deleted_here(client.account_id, adopt_id):
+        outcome.notes.append(
+            f"adopt_id {adopt_id} was this resource's own subscription, deleted by its replacement; creating a new one"
+        )
+        adopt_id = None
+    live = _adopt(client, adopt_id, spec) if adopt_id else _post_once(client, spec, outcome.warnings)
+    outcome.subscription_id = live.subscription_id
+    outcome.outputs = outputs(inputs, client.account_id, live, spec)
+    return outcome
 
 
 def _adopt(client: DashboardClient, adopt_id: str, spec: SubscriptionSpec) -> RemoteSubscription:
@@ -61,36 +130,61 @@ def _adopt(client: DashboardClient, adopt_id: str, spec: SubscriptionSpec) -> Re
     except NotFoundError:
         raise BandwidthError(
             f"adopt_id {adopt_id}: no such subscription in account {client.account_id}; "
-            "remove adopt_id to create a new one"
+            "remove adopt_id to create a new one (adopt_id only applies when the resource is first "
+            "created; a replacement that deleted it in an earlier run cannot adopt it again)"
         ) from None
     client.update_subscription(adopt_id, spec)
     return client.get_subscription(adopt_id)
 
 
 def _post_once(client: DashboardClient, spec: SubscriptionSpec, warnings: list[str]) -> RemoteSubscription:
-    """POST, reconciling by target + destination after every ambiguous failure or 409."""
+    """POST, reconciling by target + destination after an ambiguous failure; a plain 409 fails.
+
+    A re-POST happens only when the list provably lacks the subscription; a slow original that lands
+    meanwhile makes the re-POST answer 409, and that 409 (after our own ambiguous write) is the one
+    case where an existing subscription is taken over.
+    """
+    ambiguous = False
     for attempt in range(1, RECONCILE_ATTEMPTS + 1):
         try:
             return RemoteSubscription(subscription_id=client.create_subscription(spec), expiry=spec.expiry)
-        except (AmbiguousWriteError, ConflictError) as exc:
-            existing = client.find_matching(spec)
-            if existing is not None:
-                why = "already existed (409)" if isinstance(exc, ConflictError) else "was created despite an error"
-                warnings.append(f"subscription {existing.subscription_id} {why}; taking it over")
-                client.update_subscription(existing.subscription_id, spec)
-                return RemoteSubscription(subscription_id=existing.subscription_id, expiry=spec.expiry)
+        except ConflictError:
+            if not ambiguous:
+                raise _duplicate(client, spec) from None
+        except AmbiguousWriteError:
+            ambiguous = True
             if attempt == RECONCILE_ATTEMPTS:
                 raise
-    raise AssertionError("unreachable")
+        existing = client.find_matching(spec)
+        if existing is not None:
+            warnings.append(f"subscription {existing.subscription_id} was created despite an error; taking it over")
+            client.update_subscription(existing.subscription_id, spec)
+            return RemoteSubscription(subscription_id=existing.subscription_id, expiry=spec.expiry)
+    raise BandwidthError(
+        f"POST answered 409 (duplicate) {RECONCILE_ATTEMPTS} times but no matching subscription is listed"
+    )
 
 
-def create(client: DashboardClient, inputs: Mapping[str, Any]) -> Outcome:
-    """POST (or take over `adopt_id`); ambiguous failures are reconciled, never duplicated."""
-    spec = SubscriptionSpec.from_fields(inputs)
-    warnings: list[str] = []
-    adopt_id = inputs.get("adopt_id")
-    live = _adopt(client, adopt_id, spec) if adopt_id else _post_once(client, spec, warnings)
-    return Outcome(live.subscription_id, outputs(inputs, client, live, spec), warnings=warnings)
+def _duplicate(client: DashboardClient, spec: SubscriptionSpec) -> BandwidthError:
+    """The error for a plain 409: which subscription is in the way and how to adopt it instead."""
+    try:
+        existing = client.find_matching(spec)
+    except BandwidthError:
+        existing = None
+    names = ("order_type", "event_type", "order_id")
+    target = " ".join(f"{k}={shown(v)}" for k, v in zip(names, spec.target, strict=True) if v)
+    found = f"subscription {existing.subscription_id}" if existing else "a subscription"
+    adopt = f'adopt_id="{existing.subscription_id}"' if existing else "adopt_id=<its id>"
+    return BandwidthError(
+        f"{found} for {target} and {shown(spec.destination)} already exists in account "
+        f"{client.account_id} (HTTP 409). It is not taken over: it may belong to another resource or "
+        f"stack. To manage it with this resource, set {adopt}; otherwise change the target or "
+        "destination, or delete the existing one. If this happened while replacing this resource, "
+        "keep delete_before_replace at its default (True)."
+    )
+
+
+# ---------------------------------------------------------------------- update / delete
 
 
 def update(client: DashboardClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Outcome:
@@ -103,8 +197,13 @@ def update(client: DashboardClient, id_: str, olds: Mapping[str, Any], news: Map
             f"subscription {id_} no longer exists in account {client.account_id}; "
             "run `pulumi refresh` to drop it from state, then `pulumi up` to recreate it"
         ) from None
+    except (AuthenticationError, PermissionDeniedError) as exc:
+        raise _rejected(exc) from None
     live = RemoteSubscription(subscription_id=id_, expiry=spec.expiry, status=olds.get("status"))
-    return Outcome(id_, outputs(news, client, live, spec))
+    outcome = Outcome(id_, outputs(news, client.account_id, live, spec))
+    if renewal_due(olds, news) is not None:
+        outcome.notes.append(f"subscription {id_}: renewed; expires at {outcome.outputs['expires_at']}")
+    return outcome
 
 
 def delete(client: DashboardClient, id_: str) -> None:
@@ -113,10 +212,17 @@ def delete(client: DashboardClient, id_: str) -> None:
         client.delete_subscription(id_)
     except NotFoundError:
         pass
+    except (AuthenticationError, PermissionDeniedError) as exc:
+        raise _rejected(exc) from None
+    _remember_deleted(client.account_id, id_)
 
 
-def _observed(live: RemoteSubscription) -> dict[str, Any]:
-    return {
+# ---------------------------------------------------------------------- read / import
+
+
+def _observed(live: RemoteSubscription, state: Mapping[str, Any]) -> dict[str, Any]:
+    """The live document as inputs, normalised exactly as check normalises (another spelling is no drift)."""
+    raw = {k: state.get(k) for k in SPEC_FIELDS} | {
         "order_type": live.order_type,
         "event_type": live.event_type,
         "order_id": live.order_id,
@@ -126,38 +232,47 @@ def _observed(live: RemoteSubscription) -> dict[str, Any]:
         "digest": live.digest,
         "number_format": live.number_format,
     }
+    if {live.number_format, state.get("number_format")} <= {None, "LEGACY"}:
+        raw["number_format"] = state.get("number_format")
+    if live.public_key is not None:
+        raw["public_key"] = live.public_key
+    if live.callback_username is None:
+        raw["callback_password"] = None  # credentials were removed out of band
+    if live.email is not None:
+        raw["expiry"] = None
+    observed, _problems = normalize_fields(raw, default_expiry=None, max_expiry=catalog.RESOURCE_MAX_EXPIRY)
+    return observed
 
 
 def _health(id_: str, outs: Mapping[str, Any]) -> list[str]:
     warnings = []
     status = outs.get("status")
     if isinstance(status, str) and status and status != "READY" and not status.startswith("2"):
-        warnings.append(f"subscription {id_}: last delivery to {outs.get('callback_url')} failed: {status}")
-    expires_at = parse_timestamp(outs.get("expires_at"))
-    if expires_at is not None and expires_at - now() < EXPIRY_WARNING:
-        left = max(0, int((expires_at - now()).total_seconds()))
-        warnings.append(f"subscription {id_} expires in {left} s; run `pulumi up` (or set renew_before) to renew it")
+        warnings.append(
+            f"subscription {id_}: last delivery to {shown(outs.get('callback_url'), 200, quote=False)} "
+            f"failed: {shown(status, 200, quote=False)}"
+        )
+    expires = parse_timestamp(outs.get("expires_at"))
+    if expires is not None and expires - now() < EXPIRY_WARNING:
+        left = describe(int((expires - now()).total_seconds()))
+        warnings.append(f"subscription {id_} expires in {left}; run `pulumi up` (or set renew_before) to renew it")
     return warnings
 
 
 def read(client: DashboardClient, id_: str, state: Mapping[str, Any]) -> Outcome | None:
-    """GET for refresh; None when the subscription is gone. Write-only and configured values are kept."""
+    """GET for refresh; None when the subscription is gone. Write-only and configured values are kept.
+
+    The returned inputs keep the write-only password (so stored inputs match and `ignore_changes`
+    works); the front end must mark it secret.
+    """
     try:
         live = client.get_subscription(id_)
     except NotFoundError:
         return None
-    observed = _observed(live)
-    if {live.number_format, state.get("number_format")} <= {None, "LEGACY"}:
-        observed["number_format"] = state.get("number_format")
-    merged = {**{k: state.get(k) for k in INPUT_NAMES}, **observed}
-    if live.public_key is not None:
-        merged["public_key"] = live.public_key
-    if live.callback_username is None:
-        merged["callback_password"] = None  # credentials were removed out of band
-    if live.email is not None:
-        merged["expiry"] = None
-    outs = outputs(merged, client, live, None)
-    inputs = {k: v for k, v in outs.items() if k in INPUT_NAMES and k not in WRITE_ONLY_NAMES and v is not None}
+    except (AuthenticationError, PermissionDeniedError) as exc:
+        raise _rejected(exc) from None
+    outs = outputs(state, client.account_id, live, None) | _observed(live, state)
+    inputs = {k: outs[k] for k in INPUT_NAMES if outs.get(k) is not None}
     return Outcome(id_, outs, inputs=inputs, warnings=_health(id_, outs))
 
 
@@ -167,16 +282,12 @@ def import_(client: DashboardClient, id_: str) -> Outcome:
         live = client.get_subscription(id_)
     except NotFoundError:
         raise NotFoundOnImport(f"no subscription {id_} in account {client.account_id}") from None
-    state = {k: v for k, v in _observed(live).items() if v is not None}
-    if live.public_key is not None:
-        state["public_key"] = live.public_key
-    if live.email is None and live.expiry is not None:
+    state: dict[str, Any] = {"account_id": client.account_id}
+    if live.email is None and live.expiry is not None and 0 < live.expiry <= catalog.RESOURCE_MAX_EXPIRY:
         state["expiry"] = live.expiry
-    state["account_id"] = client.account_id
-    outcome = read(client, id_, state)
-    if outcome is None:
-        raise NotFoundOnImport(f"no subscription {id_} in account {client.account_id}")
-    return outcome
+    outs = outputs(state, client.account_id, live, None) | _observed(live, state)
+    inputs = {k: outs[k] for k in INPUT_NAMES if outs.get(k) is not None}
+    return Outcome(id_, outs, inputs=inputs, warnings=_health(id_, outs))
 
 
 def parse_import_id(value: str) -> tuple[str, str | None]:

@@ -1,17 +1,19 @@
 """check and diff: pure and offline, so `pulumi preview` never calls the API.
 
-Both front ends hand these functions snake_case values with unknowns as their own marker (`is_unknown`).
+Both front ends hand these functions snake_case values with unknowns as their own marker (`is_unknown`)
+and secrets already unwrapped; they wrap secrets again on the way out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from .. import catalog
 from ..errors import Problem
-from ..spec import SPEC_FIELDS, normalize_fields, whole_number
+from ..spec import SPEC_FIELDS, id_problem, normalize_fields, shown, whole_number
 from .fields import REPLACE_NAMES
 
 IsUnknown = Callable[[object], bool]
@@ -29,28 +31,44 @@ def parse_timestamp(value: object) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+
+
+def expires_at(seconds: object) -> str | None:
+    """`now + seconds` as a UTC timestamp; None when the API's number is no representable lifetime."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int):
+        return None
+    try:
+        return timestamp(now() + timedelta(seconds=seconds))
+    except (OverflowError, ValueError):
         return None
 
 
 def _check_extras(news: Mapping[str, Any], out: dict[str, Any], problems: list[Problem], is_unknown: IsUnknown) -> None:
     for name in ("account_id", "adopt_id"):
         value = news.get(name)
-        if value is None or is_unknown(value):
-            if is_unknown(value):
-                out[name] = value
+        if value is None:
             continue
-        if not isinstance(value, str) or not value.strip() or any(ch.isspace() for ch in value):
-            problems.append(Problem(name, "must be a non-empty string without whitespace"))
+        problem = None if is_unknown(value) else id_problem(value)
+        if problem is None:
+            out[name] = value  # an unknown stays unknown: the plan must not guess the account
         else:
-            out[name] = value
+            problems.append(Problem(name, problem))
     renew = news.get("renew_before")
     if renew is None or is_unknown(renew):
+        out["renew_before"] = renew
         return
     seconds = whole_number(renew) if not isinstance(renew, str) else None
-    if seconds is None or seconds < 0:
-        problems.append(Problem("renew_before", "not valid; a whole number of seconds >= 0"))
+    if seconds is None or not 0 <= seconds <= catalog.RESOURCE_MAX_EXPIRY:
+        problems.append(
+            Problem(
+                "renew_before",
+                f"{shown(renew)} is not valid; a whole number of seconds from 0 to {catalog.RESOURCE_MAX_EXPIRY}",
+            )
+        )
         return
     out["renew_before"] = seconds
     expiry = out.get("expiry")
@@ -63,12 +81,25 @@ def _check_extras(news: Mapping[str, Any], out: dict[str, Any], problems: list[P
 def check(
     news: Mapping[str, Any], *, default_account: str | None, is_unknown: IsUnknown
 ) -> tuple[dict[str, Any], list[Problem]]:
-    """Normalised inputs (None values dropped) and every problem, each naming its property."""
-    out, problems = normalize_fields(news, is_unknown=is_unknown)
+    """Normalised inputs (None values dropped) and every problem, each naming its property; never raises.
+
+    A failed property's raw value is not returned: the engine ignores inputs of an invalid resource, and
+    the front end must still be able to encode them (an int beyond float range would not be).
+    """
+    out, problems = normalize_fields(news, is_unknown=is_unknown, max_expiry=catalog.RESOURCE_MAX_EXPIRY)
     _check_extras(news, out, problems, is_unknown)
-    if out.get("account_id") is None:
+    if news.get("account_id") is None:
         out["account_id"] = default_account
-    return {k: v for k, v in out.items() if v is not None}, problems
+    failed = {p.property for p in problems}
+    return {k: v for k, v in out.items() if v is not None and k not in failed}, problems
+
+
+def failures_by_property(problems: list[Problem]) -> dict[str, str]:
+    """One message per property (the engine shows each against its input), messages joined."""
+    by_property: dict[str, list[str]] = {}
+    for problem in problems:
+        by_property.setdefault(problem.property, []).append(problem.message)
+    return {prop: "; ".join(messages) for prop, messages in by_property.items()}
 
 
 @dataclass(frozen=True)
@@ -76,8 +107,18 @@ class Plan:
     changes: bool
     replaces: list[str] = field(default_factory=list)
     diffs: list[str] = field(default_factory=list)
+    #: Bandwidth allows one subscription per target and destination: the old one goes first.
     delete_before_replace: bool = True
-    renewing: bool = False
+    #: Seconds of lifetime left when below renew_before (so `up` renews), else None.
+    renewal_left: int | None = None
+
+    def renewal_note(self, subscription_id: object) -> str | None:
+        if self.renewal_left is None:
+            return None
+        return (
+            f"subscription {subscription_id}: {self.renewal_left} s of lifetime left, below renew_before; "
+            "`pulumi up` renews it"
+        )
 
 
 def _differs(olds: Mapping[str, Any], news: Mapping[str, Any], key: str, is_unknown: IsUnknown) -> bool:
@@ -89,25 +130,29 @@ def _differs(olds: Mapping[str, Any], news: Mapping[str, Any], key: str, is_unkn
         return False  # no account configured at preview time: nothing to compare against
     if key == "number_format" and {old, new} <= {None, "LEGACY"}:
         return False
+    if key == "callback_password" and new is None and news.get("callback_username") is not None:
+        return False  # inputs stored by an older refresh lack the write-only password: not a change
     return bool(old != new)
 
 
-def needs_renewal(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+def renewal_due(olds: Mapping[str, Any], news: Mapping[str, Any]) -> int | None:
+    """Seconds of lifetime left when that is below renew_before (so `up` renews), else None."""
     renew_before = news.get("renew_before")
-    expires_at = parse_timestamp(olds.get("expires_at"))
-    if not isinstance(renew_before, (int, float)) or isinstance(renew_before, bool) or expires_at is None:
-        return False
-    return (expires_at - now()).total_seconds() < renew_before
+    expires = parse_timestamp(olds.get("expires_at"))
+    if isinstance(renew_before, bool) or not isinstance(renew_before, (int, float)) or expires is None:
+        return None
+    left = (expires - now()).total_seconds()
+    return int(left) if left < renew_before else None
 
 
 def diff(olds: Mapping[str, Any], news: Mapping[str, Any], *, is_unknown: IsUnknown) -> Plan:
-    """Checked inputs against stored outputs, over the managed keys only."""
+    """Checked (or, on refresh, stored) inputs against stored outputs, over the managed keys only."""
     # adopt_id and renew_before steer create and renewal only; changing them alone costs no API call.
     changed = [k for k in (*SPEC_FIELDS, "account_id") if _differs(olds, news, k, is_unknown)]
     replaces = [k for k in changed if k in REPLACE_NAMES]
     if (olds.get("email") is not None) != (news.get("email") is not None):
         replaces.append("email" if "email" in changed else "callback_url")
-    renewing = not changed and needs_renewal(olds, news)
-    if renewing:
+    left = None if changed else renewal_due(olds, news)
+    if left is not None:
         changed.append("expiry")
-    return Plan(changes=bool(changed), replaces=sorted(set(replaces)), diffs=sorted(set(changed)), renewing=renewing)
+    return Plan(changes=bool(changed), replaces=sorted(set(replaces)), diffs=sorted(set(changed)), renewal_left=left)

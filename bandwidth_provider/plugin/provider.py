@@ -8,6 +8,7 @@ errors (one clear message, never a traceback). Every rule lives in `bandwidth_pr
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from .. import budget
 from ..client import DashboardClient
 from ..core import lifecycle as lifecycle
 from ..core import plan as plan
-from ..core.fields import BY_NAME, SECRET_NAMES, from_wire, to_wire
+from ..core.fields import BY_NAME, FIELDS, SECRET_NAMES, from_wire, to_wire
 from ..errors import BandwidthError, ConfigurationError
 from ..settings import SOURCES, Settings
 from . import schema, values
@@ -29,6 +30,12 @@ from . import schema, values
 T = TypeVar("T")
 SECRET_WIRE = tuple(BY_NAME[name].wire for name in SECRET_NAMES)
 _KIND = provider_pb2.PropertyDiff.Kind
+_SNAKE_NAME = re.compile(r"\b(" + "|".join(f.name for f in FIELDS if "_" in f.name) + r")\b")
+
+
+def in_wire_names(message: str) -> str:
+    """The core's messages name snake_case properties; this front end's users write camelCase."""
+    return _SNAKE_NAME.sub(lambda m: BY_NAME[m.group(1)].wire, message)
 
 
 class EngineLog:
@@ -42,15 +49,15 @@ class EngineLog:
         with self._lock:
             self._stub = engine_pb2_grpc.EngineStub(grpc.insecure_channel(address))
 
-    def warn(self, urn: str, message: str) -> None:
+    def send(self, urn: str, message: str, severity: engine_pb2.LogSeverity.ValueType = engine_pb2.WARNING) -> None:
         with self._lock:
             stub = self._stub
         if stub is None:
             return
         try:
-            stub.Log(engine_pb2.LogRequest(severity=engine_pb2.WARNING, message=message, urn=urn), timeout=10)
+            stub.Log(engine_pb2.LogRequest(severity=severity, message=message, urn=urn), timeout=10)
         except grpc.RpcError:
-            pass  # a warning must never fail the operation it is about
+            pass  # a diagnostic must never fail the operation it is about
 
 
 def _config_from_wire(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -100,7 +107,7 @@ class BandwidthProvider(provider_pb2_grpc.ResourceProviderServicer):
         try:
             yield
         except BandwidthError as exc:
-            context.abort(grpc.StatusCode.UNKNOWN, f"{what}: {exc}")
+            context.abort(grpc.StatusCode.UNKNOWN, f"{what}: {in_wire_names(str(exc))}")
 
     def _run(self, context: grpc.ServicerContext, what: str, fn: Callable[[], T], timeout: float = 0) -> T:
         """Run a core call under the engine's budget: `customTimeouts` and Cancel stop its retries."""
@@ -108,9 +115,11 @@ class BandwidthProvider(provider_pb2_grpc.ResourceProviderServicer):
             return fn()
         raise AssertionError("unreachable")  # context.abort raises
 
-    def _warn_all(self, urn: str, warnings: list[str]) -> None:
-        for warning in warnings:
-            self.log.warn(urn, warning)
+    def _report(self, urn: str, outcome: lifecycle.Outcome) -> None:
+        for note in outcome.notes:
+            self.log.send(urn, in_wire_names(note), engine_pb2.INFO)
+        for warning in outcome.warnings:
+            self.log.send(urn, in_wire_names(warning))
 
     @staticmethod
     def _inputs(struct: Any) -> dict[str, Any]:
@@ -177,15 +186,18 @@ class BandwidthProvider(provider_pb2_grpc.ResourceProviderServicer):
         checked, problems = plan.check(news, default_account=self._default_account(), is_unknown=values.is_unknown)
         failures = [
             provider_pb2.CheckFailure(
-                property=BY_NAME[p.property].wire if p.property in BY_NAME else p.property, reason=p.message
+                property=BY_NAME[prop].wire if prop in BY_NAME else prop, reason=in_wire_names(reason)
             )
-            for p in problems
+            for prop, reason in plan.failures_by_property(problems).items()
         ]
         return provider_pb2.CheckResponse(inputs=self._struct(checked), failures=failures)
 
     def Diff(self, request: Any, context: grpc.ServicerContext) -> Any:
         olds, news = self._inputs(request.olds), self._inputs(request.news)
         result = plan.diff(olds, news, is_unknown=values.is_unknown)
+        note = result.renewal_note(olds.get("subscription_id") or request.id)
+        if note:
+            self.log.send(request.urn, in_wire_names(note), engine_pb2.INFO)
         detailed = {
             BY_NAME[name].wire: provider_pb2.PropertyDiff(
                 kind=_KIND.UPDATE_REPLACE if name in result.replaces else _KIND.UPDATE, inputDiff=True
@@ -205,8 +217,10 @@ class BandwidthProvider(provider_pb2_grpc.ResourceProviderServicer):
 
     def Create(self, request: Any, context: grpc.ServicerContext) -> Any:
         inputs = self._inputs(request.properties)
-        outcome = self._run(context, "create", lambda: lifecycle.create(self._client(inputs.get("account_id")), inputs))
-        self._warn_all(request.urn, outcome.warnings)
+        outcome = self._run(
+            context, "create", lambda: lifecycle.create(self._client(inputs.get("account_id")), inputs), request.timeout
+        )
+        self._report(request.urn, outcome)
         return provider_pb2.CreateResponse(id=outcome.subscription_id, properties=self._struct(outcome.outputs))
 
     def Update(self, request: Any, context: grpc.ServicerContext) -> Any:
@@ -217,12 +231,17 @@ class BandwidthProvider(provider_pb2_grpc.ResourceProviderServicer):
             lambda: lifecycle.update(self._client(news.get("account_id")), request.id, olds, news),
             request.timeout,
         )
-        self._warn_all(request.urn, outcome.warnings)
+        self._report(request.urn, outcome)
         return provider_pb2.UpdateResponse(properties=self._struct(outcome.outputs))
 
     def Delete(self, request: Any, context: grpc.ServicerContext) -> empty_pb2.Empty:
         state = self._inputs(request.properties)
-        self._run(context, "delete", lambda: lifecycle.delete(self._client(state.get("account_id")), request.id))
+        self._run(
+            context,
+            "delete",
+            lambda: lifecycle.delete(self._client(state.get("account_id")), request.id),
+            request.timeout,
+        )
         return empty_pb2.Empty()
 
     def Read(self, request: Any, context: grpc.ServicerContext) -> Any:
@@ -240,7 +259,7 @@ class BandwidthProvider(provider_pb2_grpc.ResourceProviderServicer):
         outcome = self._run(context, "import" if importing else "refresh", read, request.timeout)
         if outcome is None:
             return provider_pb2.ReadResponse(id="")
-        self._warn_all(request.urn, outcome.warnings)
+        self._report(request.urn, outcome)
         return provider_pb2.ReadResponse(
             id=outcome.subscription_id, properties=self._struct(outcome.outputs), inputs=self._struct(outcome.inputs)
         )
