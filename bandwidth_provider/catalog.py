@@ -1,6 +1,6 @@
 """What the Bandwidth subscriptions API knows about: order types, their notified states, enums.
 
-Pure data (bandwidth-api.md §8, §1, §10). Spellings are the docs' own; the API is assumed to be
+Pure data (docs/bandwidth-api.md §8, §1, §10). Spellings are the docs' own; the API is assumed to be
 case-sensitive, so clients send exactly these strings.
 """
 

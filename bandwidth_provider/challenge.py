@@ -1,4 +1,4 @@
-"""The sending side of Bandwidth's notification delivery (bandwidth-api.md §7.3, §7.5).
+"""The sending side of Bandwidth's notification delivery (docs/bandwidth-api.md §7.3, §7.5).
 
 Bandwidth never sends callback credentials up front: the first POST carries no `Authorization`;
 only a 401 that carries `WWW-Authenticate` earns one resend with Basic credentials, and a 401

@@ -1,6 +1,6 @@
 """Receiver kit: authenticate, parse and dispatch the notifications Bandwidth POSTs to a callback URL.
 
-Bandwidth sends callback credentials only when challenged (bandwidth-api.md §7.3): the first POST
+Bandwidth sends callback credentials only when challenged (docs/bandwidth-api.md §7.3): the first POST
 has no `Authorization`, and only a 401 *carrying* `WWW-Authenticate` earns a resend with Basic
 credentials. A receiver that answers a bare 401 silently loses every notification, and nothing is
 ever retried. Every front end here (WSGI, AWS Lambda function URLs) shares one `Receiver`, so the

@@ -1,4 +1,4 @@
-"""The XML wire format of the subscriptions API and its notifications (bandwidth-api.md §1-§7).
+"""The XML wire format of the subscriptions API and its notifications (docs/bandwidth-api.md §1-§7).
 
 Built and read with lxml element trees, never string templates, so any text round-trips exactly.
 Readers are lenient in what the sources disagree on (wrapped, bare or missing `Subscriptions`;

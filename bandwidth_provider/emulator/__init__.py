@@ -1,4 +1,4 @@
-"""A local, stateful emulator of Bandwidth's Dashboard subscriptions API (bandwidth-api.md §1-§12).
+"""A local, stateful emulator of Bandwidth's Dashboard subscriptions API (docs/bandwidth-api.md §1-§12).
 
 Modules, one job each:
     store        SQLite state (accounts, subscriptions, tokens, request log, deliveries, clock offset)

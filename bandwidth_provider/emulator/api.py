@@ -1,4 +1,4 @@
-"""The subscriptions API routes (bandwidth-api.md §1-§6, §11): request in, `Response` out, no sockets.
+"""The subscriptions API routes (docs/bandwidth-api.md §1-§6, §11): request in, `Response` out, no sockets.
 
 Validation is `spec.normalize_fields` with the API's 1-day default expiry, so the emulator rejects
 exactly what our own client refuses to send; the first problem picks the error code, whose canonical
@@ -29,7 +29,7 @@ _ROUTE = re.compile(
     r"^(?P<prefix>/api/v1|/api/v2|/api|/v1\.0)/accounts/(?P<account>[^/]+)/subscriptions(?:/(?P<sid>[^/]+))?/?$"
 )
 
-#: The API's own descriptions for validation and notification codes (ERRS, bandwidth-api.md §6.3).
+#: The API's own descriptions for validation and notification codes (ERRS, docs/bandwidth-api.md §6.3).
 DESCRIPTIONS: Mapping[int, str] = {
     14500: (
         "Incorrect order type. Valid values: portins, portouts, orders, disconnects, importToAccounts, dldas, "

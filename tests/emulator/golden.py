@@ -1,4 +1,4 @@
-"""Documented wire samples (bandwidth-api.md §1-§3, §6), rebuilt as test data for exact-shape checks."""
+"""Documented wire samples (docs/bandwidth-api.md §1-§3, §6), rebuilt as test data for exact-shape checks."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ dynamic provider:
   as `pulumi.dynamic.Resource.__init__` does program-side.
 
 * `Engine` replays the engine's call sequences for a stack held in memory (``name -> StackResource``).
-  The engine rules it models (pulumi-dynamic-notes.md §1.1 table, §2.1, §3, §4) are:
+  The engine rules it models (docs/pulumi-engine.md §1.1 table, §2.1, §3, §4) are:
 
   - Check gets ``olds`` = the resource's old **inputs** and ``news`` = the program's inputs; failures make
     the resource invalid and abort the operation (preview too).

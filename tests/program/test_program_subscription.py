@@ -1,4 +1,4 @@
-"""Program-level tests of `Subscription` under `pulumi.runtime.set_mocks` (pulumi-dynamic-notes.md §6.1).
+"""Program-level tests of `Subscription` under `pulumi.runtime.set_mocks` (docs/pulumi-engine.md §6.1).
 
 The mocks do what the engine + provider server would do at registration: decode ``__provider`` from
 the registered inputs, configure it against the emulator, call ``check`` and ``create`` and return the

@@ -1,4 +1,4 @@
-"""The catalog against bandwidth-api.md §8 (order types and states), §1 (enums) and §10 (expiry).
+"""The catalog against docs/bandwidth-api.md §8 (order types and states), §1 (enums) and §10 (expiry).
 
 The expected tables are copied from the contract document, not from catalog.py, so a drifting
 catalog fails here.

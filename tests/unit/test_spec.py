@@ -1,6 +1,6 @@
 """SubscriptionSpec / normalize_fields: normalisation, every API rule with its code, unknowns, secrecy.
 
-Rules and codes come from bandwidth-api.md §1, §6.3, §7.3, §7.4 and design.md's input list.
+Rules and codes come from docs/bandwidth-api.md §1, §6.3, §7.3, §7.4 and docs/architecture.md's input list.
 """
 
 from __future__ import annotations

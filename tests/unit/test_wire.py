@@ -1,4 +1,4 @@
-"""The XML codec against the golden samples of bandwidth-api.md, round trips, and hostile input.
+"""The XML codec against the golden samples of docs/bandwidth-api.md, round trips, and hostile input.
 
 Golden files live in tests/fixtures/ (rebuilt from §1-§7). Structural comparisons ignore layout
 whitespace and comments, never element text.

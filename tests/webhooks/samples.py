@@ -1,4 +1,4 @@
-"""Golden notification bodies, rebuilt from bandwidth-api.md §7 (element order as in real payloads)."""
+"""Golden notification bodies, rebuilt from docs/bandwidth-api.md §7 (element order as in real payloads)."""
 
 from __future__ import annotations
 
