@@ -58,7 +58,12 @@ FIELDS: tuple[Field, ...] = (
         secret=True,
         write_only=True,
     ),
-    Field("public_key", "publicKey", "string", "PEM certificate for encrypting notifications."),
+    Field(
+        "public_key",
+        "publicKey",
+        "string",
+        "PEM certificate of the callback receiver, which Bandwidth pins when it connects (TLS pinning).",
+    ),
     Field("number_format", "numberFormat", "string", "Telephone number format in notifications: LEGACY or E164."),
     Field("digest", "digest", "string", "E-mail digest: NONE or DAILY (e-mail subscriptions only)."),
     Field(
