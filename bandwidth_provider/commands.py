@@ -5,8 +5,9 @@ a receiver can be checked before any subscription points at it. `list` and `expo
 with the provider's own settings (flags, else `BANDWIDTH_*` environment variables); `export` writes a
 Pulumi program that adopts every live subscription, so hand-made subscriptions become code.
 
-Exit codes: 0 success, 1 failure (receiver refused, API or configuration error), 2 usage error.
-Errors are one line on stderr; secrets are never printed.
+Exit codes: 0 success, 1 failure (receiver refused, API or configuration error), 2 usage error
+(a bad flag or value, or an `export` that would overwrite a file). Errors are one line on stderr that
+ends with the fix; secrets are never printed.
 """
 
 from __future__ import annotations
@@ -18,18 +19,27 @@ import math
 import re
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 from . import catalog
-from .errors import BandwidthError
+from .durations import describe
+from .errors import (
+    AuthenticationError,
+    BandwidthError,
+    ConfigurationError,
+    PermissionDeniedError,
+    TransportError,
+)
 from .spec import SPEC_FIELDS, canonical_choice, canonical_order_type
 from .wire import NUMBER_LIST_TAGS, Notification, RemoteSubscription, encode_notification
 
 if TYPE_CHECKING:
     from .challenge import Attempt, DeliveryResult
+    from .settings import Settings
 
 #: A fictional number (NANP 555-01XX is reserved for fiction) for payloads that list numbers.
 SAMPLE_NUMBER = "9195550100"
@@ -37,6 +47,10 @@ SAMPLE_NUMBER = "9195550100"
 
 class UsageError(Exception):
     """Bad command-line input: reported on stderr with exit code 2."""
+
+
+class CommandError(Exception):
+    """A configuration or API failure already worded for the command line: exit code 1."""
 
 
 def add_parsers(subparsers: Any) -> None:
@@ -47,7 +61,8 @@ def add_parsers(subparsers: Any) -> None:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    """One line on stderr, whatever the message holds (API texts may carry line breaks or URL credentials)."""
+    print(f"error: {one_line(strip_userinfo(message))}", file=sys.stderr)
     return code
 
 
@@ -65,28 +80,34 @@ def strip_userinfo(text: str) -> str:
 def shown(value: object, *, quote: bool = True) -> str:
     """A user or API value fit for a one-line message: credentials removed, escaped, bounded."""
     text = strip_userinfo(str(value))
-    head = repr(text[:MAX_ECHO]) if quote else _cell(text[:MAX_ECHO])
+    head = repr(text[:MAX_ECHO]) if quote else one_line(text[:MAX_ECHO])
     return head + (f"... ({len(text)} characters)" if len(text) > MAX_ECHO else "")
 
 
-def _cell(value: object) -> str:
-    """A table cell: printable, one line (API values may hold anything)."""
+def one_line(value: object) -> str:
+    """Printable on one line, in full (table cells, paths): API and user values may hold anything."""
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(value))
 
 
-def _seconds(text: str) -> float:
-    """argparse type for --timeout: a positive, finite number of seconds (nan and inf are refused)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {shown(text)}") from None
-    from .challenge import MAX_TIMEOUT
+def seconds_type(maximum: float) -> Callable[[str], float]:
+    """argparse type for a timeout flag: a positive, finite number of seconds up to `maximum`.
 
-    if not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT:
-        raise argparse.ArgumentTypeError(
-            f"must be a positive, finite number of seconds up to {MAX_TIMEOUT:g}, got {shown(text)}"
-        )
-    return value
+    Shared by `trigger --timeout` and `emulator --delivery-timeout`, so both refuse 0, negatives, nan
+    and inf with the same message, which states the allowed range.
+    """
+
+    def seconds(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or not 0 < value <= maximum:
+            raise argparse.ArgumentTypeError(
+                f"must be a positive, finite number of seconds up to {maximum:g}, got {shown(text)}"
+            )
+        return value
+
+    return seconds
 
 
 # ---------------------------------------------------------------- trigger
@@ -126,9 +147,11 @@ def _add_trigger(subparsers: Any) -> None:
         metavar="P",
         help="callback password, sent only after a challenge (never printed)",
     )
+    from .challenge import MAX_TIMEOUT
+
     p.add_argument(
         "--timeout",
-        type=_seconds,
+        type=seconds_type(MAX_TIMEOUT),
         default=10.0,
         metavar="S",
         help="seconds each attempt may take in all, however slowly the receiver answers (default 10)",
@@ -296,23 +319,32 @@ def run_trigger(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 #: Setting (see settings.SOURCES for its config key and environment variable) -> flag help.
 _CREDENTIAL_HELP = {
-    "api_url": "API base URL incl. prefix, e.g. http://127.0.0.1:8765/api",
+    "api_url": "API base URL incl. prefix (default: Bandwidth's production API, {default}; "
+    "for the local emulator: http://127.0.0.1:8765/api)",
     "account_id": "Bandwidth account id",
     "username": "API user (Basic auth)",
     "password": "API password (prefer the environment variable)",
     "client_id": "OAuth2 client id (preferred over a user)",
     "client_secret": "OAuth2 client secret (prefer the environment variable)",
-    "token_url": "OAuth2 token endpoint",
+    "token_url": "OAuth2 token endpoint (default: Bandwidth's, or the emulator's for a loopback --api-url)",
 }
+
+#: Epilog of `list` and `export`: how to aim them at the emulator instead of production.
+_EMULATOR_EPILOG = (
+    "Without --api-url (or BANDWIDTH_API_URL) this talks to Bandwidth's production API. To use the local "
+    "emulator instead, start `bandwidth-subscriptions emulator` and pass --api-url http://127.0.0.1:8765/api "
+    "--account-id 9900000 --username emulator --password emulator."
+)
 
 
 def _add_credential_flags(p: argparse.ArgumentParser) -> None:
-    from .settings import SOURCES
+    from .settings import DEFAULT_API_URL, SOURCES
 
     group = p.add_argument_group("connection (flags override BANDWIDTH_* environment variables)")
     for name, text in _CREDENTIAL_HELP.items():
         env = SOURCES[name][1]
-        group.add_argument("--" + name.replace("_", "-"), dest=name, metavar="VALUE", help=f"{text} [{env}]")
+        help_text = text.format(default=DEFAULT_API_URL).replace("%", "%%")
+        group.add_argument("--" + name.replace("_", "-"), dest=name, metavar="VALUE", help=f"{help_text} [{env}]")
 
 
 def config_from_args(args: argparse.Namespace) -> dict[str, str | None]:
@@ -322,15 +354,91 @@ def config_from_args(args: argparse.Namespace) -> dict[str, str | None]:
     return {SOURCES[name][0]: getattr(args, name) for name in _CREDENTIAL_HELP}
 
 
-def _fetch(args: argparse.Namespace) -> tuple[str, list[RemoteSubscription]]:
+def _flag(name: str) -> str:
+    """How a setting is given on this command line: its flag, else only its environment variable."""
+    from .settings import SOURCES
+
+    return "--" + name.replace("_", "-") if name in _CREDENTIAL_HELP else SOURCES[name][1]
+
+
+def _pair(first: str, second: str) -> str:
+    from .settings import SOURCES
+
+    return f"{_flag(first)} and {_flag(second)} (or {SOURCES[first][1]} and {SOURCES[second][1]})"
+
+
+def _cli_wording(message: str) -> str:
+    """A settings/client message in this CLI's terms: stack config keys (`bandwidth:apiUrl`) become flags,
+    and parenthesised stack-config advice is dropped (the CLI appends its own fix)."""
+    from .settings import SOURCES
+
+    message = re.sub(r"\s*\([^()]*\bbandwidth:[^()]*\)", "", message)
+    for name, (key, _) in SOURCES.items():
+        message = re.sub(re.escape(key) + r"\b", _flag(name), message)
+    return message
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """Resolved settings, or a CommandError that names this CLI's flags (never `pulumi config set`)."""
     from .settings import Settings
 
-    settings = Settings.resolve(config_from_args(args))
-    client = settings.client()
+    try:
+        settings = Settings.resolve(config_from_args(args))
+    except ConfigurationError as exc:
+        raise CommandError(_cli_wording(str(exc))) from None
+    missing = []
+    if not settings.account_id:
+        missing.append("no Bandwidth account: pass --account-id ID (or set BANDWIDTH_ACCOUNT_ID)")
+    if not (settings.client_id and settings.client_secret) and not (settings.username and settings.password):
+        names = ("client_id", "client_secret", "username", "password")
+        given = [n.replace("_", " ") for n in names if getattr(settings, n)]
+        only = f" (only {' and '.join(given)} set)" if given else ""
+        missing.append(
+            f"no Bandwidth API credentials{only}: pass {_pair('client_id', 'client_secret')}, "
+            f"or {_pair('username', 'password')}"
+        )
+    if missing:
+        raise CommandError("; ".join(missing))
+    return settings
+
+
+def _fix(exc: BandwidthError, text: str, settings: Settings, auth_mode: str) -> str:
+    """What to do about an API or transport failure (`text` is its message), in this CLI's terms."""
+    if isinstance(exc, AuthenticationError):
+        oauth = auth_mode == "oauth2"
+        check = f"check {_pair('client_id', 'client_secret') if oauth else _pair('username', 'password')}"
+        said = "rejected" in text.lower()  # the client's message may already say so
+        return check if said else f"the API rejected the {'OAuth2 client ' if oauth else ''}credentials: {check}"
+    if isinstance(exc, PermissionDeniedError):
+        account = shown(settings.account_id)
+        return f"these credentials may not read account {account}: check --account-id (or BANDWIDTH_ACCOUNT_ID)"
+    if isinstance(exc, TransportError):
+        # the client's message names the host when it knows it; otherwise say which URL was used
+        where = "there" if getattr(exc, "origin", "") else f"at {shown(settings.api_url, quote=False)}"
+        return (
+            f"is the API running and reachable {where}? "
+            "Start the local one with `bandwidth-subscriptions emulator`, or fix --api-url (or BANDWIDTH_API_URL)"
+        )
+    return ""
+
+
+def _fetch(args: argparse.Namespace) -> tuple[str, list[RemoteSubscription]]:
+    """The account id and its subscriptions; CommandError (one line, with the fix) on any failure."""
+    settings = _settings(args)
+    try:
+        client = settings.client()
+    except ConfigurationError as exc:
+        raise CommandError(_cli_wording(str(exc))) from None
     try:
         subs = client.list_subscriptions(
             order_type=getattr(args, "order_type", None), order_id=getattr(args, "order_id", None)
         )
+    except ConfigurationError as exc:
+        raise CommandError(_cli_wording(str(exc))) from None
+    except BandwidthError as exc:
+        text = _cli_wording(str(exc))
+        fix = _fix(exc, text, settings, client.auth_mode)
+        raise CommandError(f"{text}; {fix}" if fix else text) from None
     finally:
         client.close()
     return client.account_id, subs
@@ -344,9 +452,10 @@ def _add_list(subparsers: Any) -> None:
         "list",
         help="list an account's subscriptions",
         description="Print an account's subscriptions (passwords are never shown).",
+        epilog=_EMULATOR_EPILOG,
     )
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
-    p.add_argument("--order-type", metavar="T", help="only subscriptions for this order type")
+    p.add_argument("--order-type", metavar="T", help="only subscriptions for this order type, e.g. orders (any case)")
     p.add_argument("--order-id", metavar="ID", help="only subscriptions for this order")
     _add_credential_flags(p)
     p.set_defaults(func=run_list)
@@ -388,12 +497,10 @@ def _target(sub: RemoteSubscription) -> str:
 
 
 def _remaining(seconds: int | None) -> str:
+    """The EXPIRES IN cell: "2 days 23 hours" rather than a count of seconds."""
     if seconds is None:
         return "-"
-    days, rest = divmod(max(seconds, 0), 86_400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{days}d {hours}h" if days else f"{hours:02d}:{minutes:02d}:{secs:02d}"
+    return describe(seconds) if seconds > 0 else "expired"
 
 
 def _table(subs: Sequence[RemoteSubscription]) -> str:
@@ -402,7 +509,7 @@ def _table(subs: Sequence[RemoteSubscription]) -> str:
     header = ("SUBSCRIPTION ID", "TARGET", "DESTINATION", "USERNAME", "EXPIRES IN", "STATUS")
     rows = [
         tuple(
-            _cell(value)
+            one_line(value)
             for value in (
                 s.subscription_id,
                 _target(s),
@@ -425,8 +532,13 @@ def _table(subs: Sequence[RemoteSubscription]) -> str:
 def run_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     try:
+        if args.order_type is not None:  # validated as `trigger` does, so a typo is not "no subscriptions"
+            args.order_type = _canonical_order_type(args.order_type)
+    except UsageError as exc:
+        return _fail(str(exc), 2)
+    try:
         account, subs = _fetch(args)
-    except BandwidthError as exc:
+    except CommandError as exc:
         return _fail(str(exc), 1)
     if args.json:
         now = datetime.now(timezone.utc)
@@ -447,9 +559,20 @@ def _add_export(subparsers: Any) -> None:
         help="write a Pulumi program that adopts every existing subscription",
         description="Write a Pulumi Python program (__main__.py) that adopts every live subscription of "
         "the account, so they are managed as code from then on. Passwords, which the API never "
-        "returns, become config secrets to set before `pulumi up`.",
+        "returns, become config secrets to set before `pulumi up`. With --output, a Pulumi.yaml and a "
+        "requirements.txt are written beside the program unless they exist, so the folder is a project.",
+        epilog=_EMULATOR_EPILOG,
     )
-    p.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+    p.add_argument(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="write the program to FILE (e.g. myproject/__main__.py) instead of stdout, plus Pulumi.yaml and "
+        "requirements.txt beside it when missing",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="overwrite FILE, Pulumi.yaml and requirements.txt if they exist"
+    )
     _add_credential_flags(p)
     p.set_defaults(func=run_export)
 
@@ -546,20 +669,86 @@ def _comment(text: str) -> str:
     return text.encode("unicode_escape").decode("ascii")
 
 
+def _requirements() -> str:
+    """requirements.txt of an exported project: pulumi as this package requires it, and this package's version."""
+    from importlib import metadata
+
+    try:
+        meta = metadata.metadata("bandwidth-pulumi")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "pulumi\nbandwidth-pulumi\n"
+    pulumi = next((r for r in meta.get_all("Requires-Dist") or [] if re.match(r"pulumi\b(?![-_.\w])", r)), "pulumi")
+    urls = dict(u.split(", ", 1) for u in meta.get_all("Project-URL") or [] if ", " in u)
+    home = urls.get("Repository") or urls.get("Homepage")
+    return (
+        "# What the exported program needs: `pulumi install` puts it into ./venv (see Pulumi.yaml).\n"
+        f"{pulumi}\n"
+        + (f"# bandwidth-pulumi {meta['Version']}: {home}\n" if home else "")
+        + f"bandwidth-pulumi>={meta['Version']}\n"
+    )
+
+
+def _pulumi_yaml(program: Path) -> str:
+    """Pulumi.yaml of an exported project, named after its folder; `main` only when not __main__.py."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", program.resolve().parent.name).strip("-.")[:100] or "bandwidth"
+    text = (
+        f"name: {json.dumps(name)}\n"
+        "description: Bandwidth callback subscriptions adopted by `bandwidth-subscriptions export`\n"
+        "runtime:\n"
+        "  name: python\n"
+        "  options:\n"
+        "    toolchain: pip\n"
+        "    virtualenv: venv\n"
+    )
+    return text if program.name == "__main__.py" else text + f"main: {json.dumps(program.name)}\n"
+
+
+def _write(path: Path, text: str, *, force: bool) -> bool:
+    """Write `path`; False (nothing written) when it exists and force is off. Mode "x" closes the race."""
+    try:
+        with open(path, "w" if force else "x", encoding="utf-8") as fh:
+            fh.write(text)
+    except FileExistsError:
+        return False
+    return True
+
+
+def _export_to(target: Path, program: str, force: bool) -> list[str]:
+    """Write the program and, beside it, the project files that are missing; returns what was written."""
+    if not _write(target, program, force=force):
+        raise UsageError(f"{target} already exists; pass --force to overwrite it")
+    written = []
+    for name, text in (("Pulumi.yaml", _pulumi_yaml(target)), ("requirements.txt", _requirements())):
+        if _write(target.parent / name, text, force=force):
+            written.append(name)
+    return written
+
+
 def run_export(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
+    target = Path(args.output) if args.output else None
+    if target is not None and target.is_dir():
+        return _fail(f"--output {target} is a directory; name the program file, e.g. {target / '__main__.py'}", 2)
+    if target is not None and target.exists() and not args.force:  # before any API call
+        return _fail(f"{target} already exists; pass --force to overwrite it", 2)
     try:
         account, subs = _fetch(args)
-    except BandwidthError as exc:
+    except CommandError as exc:
         return _fail(str(exc), 1)
     program = render_program(account, subs)
-    if args.output:
-        try:
-            with open(args.output, "w", encoding="utf-8") as fh:
-                fh.write(program)
-        except OSError as exc:
-            return _fail(f"cannot write {args.output}: {exc.strerror or exc}", 1)
-        print(f"wrote {len(subs)} subscription(s) of account {account} to {args.output}", file=sys.stderr)
-    else:
+    if target is None:
         out.write(program)
+        return 0
+    try:
+        written = _export_to(target, program, args.force)
+    except UsageError as exc:
+        return _fail(str(exc), 2)
+    except OSError as exc:
+        return _fail(f"cannot write {exc.filename or target}: {exc.strerror or exc}", 1)
+    print(f"wrote {len(subs)} subscription(s) of account {account} to {target}", file=sys.stderr)
+    kept = [n for n in ("Pulumi.yaml", "requirements.txt") if n not in written]
+    if written:
+        print(f"wrote {' and '.join(written)} beside it", file=sys.stderr)
+    if kept:
+        print(f"kept the existing {' and '.join(kept)} (--force overwrites)", file=sys.stderr)
     return 0

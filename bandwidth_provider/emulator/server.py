@@ -2,15 +2,19 @@
 
 Prints one flushed "ready" line with the API and control URLs (the real port when --port 0), so
 scripts can wait for it. Credentials given on the command line are never echoed, not even in usage
-errors: the argument parsers below report malformed values without repeating them. SIGTERM or SIGINT
+errors: the credential parsers below report malformed values without repeating them. SIGTERM or SIGINT
 stops it within a few seconds with status 0, whatever is in flight: open keep-alive connections are
 closed and deliveries still waiting on a receiver are abandoned (they run on daemon threads).
+
+Exit codes: 0 clean stop, 1 cannot listen, 2 usage error (a bad flag value, or a --db that is not a
+usable SQLite file: checked before the file is touched, so a wrong path is never chmod-ed or created).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import errno
+import os
 import signal
 import sqlite3
 import sys
@@ -18,6 +22,7 @@ import threading
 from types import FrameType
 from typing import Any
 
+from ..commands import one_line, seconds_type, shown
 from .delivery import MAX_TIMEOUT
 from .emulator import DEFAULT_ACCOUNTS, Emulator
 
@@ -48,14 +53,29 @@ def _port(value: str) -> int:
     return port
 
 
-def _timeout(value: str) -> float:
+#: The first bytes of every SQLite 3 database file.
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def db_problem(path: str) -> str | None:
+    """Why `path` cannot be the emulator's --db, or None; read-only, so a mistyped path is left alone."""
+    if path in (":memory:", ""):
+        return None
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return f"directory {folder} does not exist"
+    if os.path.isdir(path):
+        return "it is a directory; name a file in it, e.g. emulator.db"
+    if not os.path.exists(path):
+        return None
     try:
-        seconds = float(value)
-    except ValueError:
-        seconds = math.nan
-    if not 0 < seconds <= MAX_TIMEOUT:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, at most {MAX_TIMEOUT:g}")
-    return seconds
+        with open(path, "rb") as fh:
+            head = fh.read(len(_SQLITE_HEADER))
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if head and head != _SQLITE_HEADER:
+        return "not an SQLite database; name a new file or one an earlier `emulator --db` wrote"
+    return None
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -67,7 +87,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=_port, default=8765, help="port to bind; 0 picks a free one (default: 8765)")
-    parser.add_argument("--db", default=":memory:", help="SQLite file that survives restarts (default: in memory)")
+    parser.add_argument(
+        "--db",
+        default=":memory:",
+        metavar="FILE",
+        help="SQLite file that survives restarts, created if missing (default: in memory)",
+    )
     parser.add_argument(
         "--account",
         action="append",
@@ -92,8 +117,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--delivery-timeout",
-        type=_timeout,
+        type=seconds_type(MAX_TIMEOUT),
         default=10.0,
+        metavar="S",
         help="seconds per notification POST, connecting included; a delivery makes at most 2 (default: 10)",
     )
     parser.set_defaults(func=run)
@@ -102,6 +128,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM; exit status 0 on a clean stop."""
+    problem = db_problem(args.db)
+    if problem is not None:
+        print(f"error: cannot use --db {one_line(args.db)}: {problem}", file=sys.stderr)
+        return 2
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
@@ -121,11 +151,17 @@ def run(args: argparse.Namespace) -> int:
         try:
             emulator.start()
         except OSError as exc:
-            print(f"emulator: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+            fix = (
+                "is another emulator running there? --port 0 picks a free port"
+                if exc.errno == errno.EADDRINUSE
+                else "check --host"
+            )
+            where = shown(f"{args.host}:{args.port}", quote=False)
+            print(f"error: cannot listen on {where}: {exc.strerror or exc}; {fix}", file=sys.stderr)
             return 1
         except sqlite3.Error as exc:
-            print(f"emulator: cannot use --db {args.db}: {exc}", file=sys.stderr)
-            return 1
+            print(f"error: cannot use --db {one_line(args.db)}: {exc}", file=sys.stderr)
+            return 2
         accounts = ", ".join(a for a, _, _ in (args.account or DEFAULT_ACCOUNTS))
         print(
             f"Bandwidth emulator ready: API {emulator.api_url} (control {emulator.control_url}) accounts: {accounts}",

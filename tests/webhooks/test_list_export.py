@@ -132,7 +132,8 @@ def test_api_errors_are_one_line_without_secrets(
 def test_missing_account_is_a_configuration_error(emulator: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["list", "--api-url", emulator.api_url, "--username", "u", "--password", "p"]) == 1
     err = capsys.readouterr().err
-    assert "accountId" in err and err.count("\n") == 1
+    assert "--account-id" in err and "BANDWIDTH_ACCOUNT_ID" in err and err.count("\n") == 1
+    assert "pulumi config" not in err
 
 
 def test_export_compiles_and_adopts_everything(
