@@ -6,10 +6,12 @@
 - `yaml` blocks parse.
 - `sh`/`console` blocks run with bash against a real emulator on a free port: 8765 and 8080 in the text
   (and the emulator's default port) are rewritten to free ports, and `.venv/` means this repository's.
-  Every command must exit 0. In `console` blocks, the lines after a `$ ` command are its sample output,
+  Every command must exit 0. In `console` blocks, the lines after a `$ ` command are its sample output
+  (standard output and error, as a terminal shows them),
   and the real output must have the same shape: the same lines once ids, timestamps, durations and
   fractional numbers are masked, `...` standing for omitted lines. A command ending in `&` runs in the
-  background (its sample output is its first lines); `kill %…` stops the background jobs. `receiver.py`
+  background (its sample output is its first lines); `kill %…` stops the background jobs; `export` sets
+  variables for the commands after it. `receiver.py`
   is the README's receiver block, saved to the working directory.
 - A block that cannot run here carries `<!-- readme-test: skip (reason) -->` or
   `<!-- readme-test: compile-only (reason) -->` on the line before its fence; the reason is required.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -367,13 +370,25 @@ class Session:
         if re.fullmatch(r"kill( %\d+)+", text.strip()):
             self.stop()
             return
+        if text.startswith("export "):  # a later command must see these variables, as in one shell
+            for assignment in shlex.split(text.replace("\\\n", " "))[1:]:
+                name, _, value = assignment.partition("=")
+                self.env[name] = value
+            return
         if text.rstrip().endswith("&") or "bandwidth-subscriptions emulator" in text:
             self.background(command)
             return
+        # stdout and stderr together, as a terminal shows them
         done = subprocess.run(
-            ["bash", "-c", text], cwd=self.workdir, env=self.env, capture_output=True, text=True, timeout=30
+            ["bash", "-c", text],
+            cwd=self.workdir,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=30,
         )
-        assert done.returncode == 0, f"{self.block}: `{command.text}` exited {done.returncode}: {done.stderr}"
+        assert done.returncode == 0, f"{self.block}: `{command.text}` exited {done.returncode}: {done.stdout}"
         if command.expected:
             expected = [self.rewrite(x) for x in command.expected]
             actual = done.stdout.splitlines()
