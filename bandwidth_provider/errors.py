@@ -4,19 +4,22 @@
     ├── ConfigurationError              credentials or endpoints missing/invalid (raised only when a call needs them)
     ├── SpecError                       desired state breaks an API rule; `.problems` lists every one
     ├── NotificationError               a webhook body is malformed, oversized or hostile
-    ├── TransportError                  no usable HTTP answer (connect failure, timeout, dropped connection)
+    ├── MalformedXMLError               an API body is not acceptable XML (malformed, DTD/entities, too deep/large)
+    ├── TransportError                  no usable HTTP answer (connect failure, deadline, dropped connection)
     │   └── AmbiguousWriteError         a write was sent but its outcome is unknown (it may have been applied)
     └── APIError                        the API answered with an error status
         ├── InvalidRequestError         400/404 carrying a validation code (145xx and friends)
         ├── AuthenticationError         401: credentials rejected
         ├── PermissionDeniedError       403
-        ├── NotFoundError               404 for an unknown subscription (16000) or path
+        ├── NotFoundError               "gone": Bandwidth's 404 envelope (16000-16002), or absent from the list
         ├── ConflictError               409: duplicate subscription (16008)
         ├── RateLimitError              429 still returned after every retry
         └── ServerError                 5xx still returned after every retry
 
 Every transport and API error carries the request's `method` and `path` (never a query string with
-secrets, never credentials). Messages are safe to show users and to log.
+secrets, never credentials); a TransportError also names `scheme://host:port`, so an unreachable host
+is obvious. Any other 404 (or a 3xx, which is never followed) is a plain APIError: never "gone".
+Messages are one line, safe to show users and to log.
 """
 
 from __future__ import annotations
@@ -62,13 +65,18 @@ class NotificationError(BandwidthError, ValueError):
     """A notification body could not be accepted (malformed XML, too large, forbidden constructs)."""
 
 
+class MalformedXMLError(BandwidthError, ValueError):
+    """An XML body was refused: malformed, a DOCTYPE or entity, too deep or too large (lxml's limits)."""
+
+
 class TransportError(BandwidthError):
     """The request got no usable answer."""
 
-    def __init__(self, message: str, *, method: str, path: str) -> None:
+    def __init__(self, message: str, *, method: str, path: str, origin: str = "") -> None:
         self.method = method
         self.path = path
-        super().__init__(f"{method} {path}: {message}")
+        self.origin = origin  # scheme://host:port, never userinfo
+        super().__init__(f"{method} {origin}{path}: {message}")
 
 
 class AmbiguousWriteError(TransportError):
@@ -103,7 +111,7 @@ class InvalidRequestError(APIError):
 
 
 class AuthenticationError(APIError):
-    """HTTP 401: the credentials were rejected."""
+    """HTTP 401: the credentials were rejected (never "gone", never retried past one token refresh)."""
 
 
 class PermissionDeniedError(APIError):
@@ -111,7 +119,10 @@ class PermissionDeniedError(APIError):
 
 
 class NotFoundError(APIError):
-    """HTTP 404 for an unknown subscription or account path."""
+    """The subscription is gone: Bandwidth's own 404 envelope said so, or the account's list lacks it.
+
+    Callers treat it as "deleted"; a 404 from anything that is not provably Bandwidth is an APIError.
+    """
 
 
 class ConflictError(APIError):

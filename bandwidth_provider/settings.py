@@ -13,12 +13,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
-from .client import DEFAULT_TOKEN_URL, DashboardClient
+from .client import DEFAULT_API_URL, DashboardClient, token_url_for
 from .errors import ConfigurationError
 
-DEFAULT_API_URL = "https://dashboard.bandwidth.com/api"
+__all__ = ["DEFAULT_API_URL", "SOURCES", "Settings"]
 
 #: Setting name -> (stack config key, environment variable).
 SOURCES: Mapping[str, tuple[str, str]] = {
@@ -84,14 +83,10 @@ class Settings:
             password=self.password,
             client_id=self.client_id,
             client_secret=self.client_secret,
-            token_url=self.token_url or _token_url_for(self.api_url),
+            token_url=self.token_url or token_url_for(self.api_url),
             timeout=(min(5.0, self.timeout), self.timeout),
         )
 
 
-def _token_url_for(api_url: str) -> str:
-    """The emulator serves its token endpoint next to the API; Bandwidth's lives on api.bandwidth.com."""
-    parts = urlsplit(api_url)
-    if parts.hostname in ("127.0.0.1", "localhost", "::1"):
-        return f"{parts.scheme}://{parts.netloc}/api/v1/oauth2/token"
-    return DEFAULT_TOKEN_URL
+#: Kept for callers of the old private name; the rule lives in `client.token_url_for`.
+_token_url_for = token_url_for

@@ -14,7 +14,7 @@ from typing import Any
 
 from lxml import etree
 
-from .errors import NotificationError, Problem, SpecError
+from .errors import MalformedXMLError, NotificationError, Problem, SpecError
 from .spec import SubscriptionSpec
 
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -81,17 +81,23 @@ def _parser(remove_comments: bool = True) -> etree.XMLParser:
 
 
 def parse_xml(body: bytes, *, remove_comments: bool = True) -> etree._Element:
-    """Parse untrusted XML; raises ValueError for malformed input or any DOCTYPE/entity declaration."""
+    """Parse untrusted XML; MalformedXMLError (a ValueError) for malformed input or any DOCTYPE/entity.
+
+    libxml2 without XML_PARSE_HUGE refuses nesting deeper than 256 and text nodes over 10 MB, and stops
+    entity amplification; the message is one line (libxml2's can carry newlines and input bytes).
+    """
     if not body or not body.strip():
-        raise ValueError("empty XML document")
+        raise MalformedXMLError("empty XML document")
     try:
         root = etree.fromstring(body, _parser(remove_comments))
-    except etree.XMLSyntaxError as exc:
-        raise ValueError(f"malformed XML: {exc.msg}") from None
+    except etree.LxmlError as exc:
+        detail = " ".join(str(getattr(exc, "msg", None) or exc).split())[:200]
+        printable = "".join(c if c.isprintable() else "?" for c in detail)
+        raise MalformedXMLError(f"malformed XML: {printable}") from None
     docinfo = root.getroottree().docinfo
     # getattr: lxml-stubs omit DocInfo.doctype (lxml always has it); an external-only DOCTYPE has no internalDTD.
     if getattr(docinfo, "doctype", "") or docinfo.internalDTD is not None:
-        raise ValueError("DOCTYPE declarations are not accepted")
+        raise MalformedXMLError("DOCTYPE declarations are not accepted")
     return root
 
 
@@ -380,4 +386,3 @@ def decode_notification(body: bytes, *, max_bytes: int = MAX_NOTIFICATION_BYTES)
         last_modified=_timestamp(_field(_child(root, "LastModifiedDate"))),
         actual_foc_date=_timestamp(_field(_child(root, "ActualFocDate"))),
     )
-

@@ -121,11 +121,11 @@ def test_create_without_usable_id_is_ambiguous_and_not_reposted(stub: Stub, cloc
 
 
 def test_ids_are_quoted_in_paths(stub: Stub, clock: FakeClock) -> None:
-    odd = "a/b c?d"
+    odd = "a:b@c;d&e"
     stub.reply(Reply(200, body=wire.encode_subscriptions([wire.RemoteSubscription(odd)]), headers=XML))
-    client = DashboardClient(stub.api_url + "/", "99 00", username="u", password="p", retry=clock.policy())
+    client = DashboardClient(stub.api_url + "/", "99+00", username="u", password="p", retry=clock.policy())
     assert client.get_subscription(odd).subscription_id == odd
-    assert stub.seen[0].path == "/api/accounts/99%2000/subscriptions/a%2Fb%20c%3Fd"
+    assert stub.seen[0].path == "/api/accounts/99%2B00/subscriptions/a%3Ab%40c%3Bd%26e"
     with pytest.raises(ValueError):
         client.delete_subscription("")
 
@@ -198,7 +198,7 @@ def test_list_filter_answered_with_16001_is_empty(stub: Stub, clock: FakeClock) 
         ),
         (403, wire.encode_error(1001, "Access Denied"), errors.PermissionDeniedError, "1001"),
         (401, b"", errors.AuthenticationError, None),
-        (404, b"<html>oops</html>", errors.NotFoundError, None),
+        (404, b"<html>oops</html>", errors.APIError, None),  # not Bandwidth's envelope: never "gone"
     ],
 )
 def test_error_envelopes_map_to_exceptions(
