@@ -464,3 +464,34 @@ def test_a_broken_snippet_fails(line: str, error: str) -> None:
         [sys.executable, "-c", BROKEN_RUNNER], input=program, cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 3 and error in done.stdout, done.stdout + done.stderr
+
+
+# ---------------------------------------------------------------- links
+
+LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
+
+
+def github_slug(heading: str) -> str:
+    text = heading.strip().lower().replace("`", "")
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    return {github_slug(m[1]) for m in re.finditer(r"(?m)^#+ (.+)$", path.read_text(encoding="utf-8"))}
+
+
+@pytest.mark.parametrize("name", COVERED)
+def test_relative_links_resolve(name: str) -> None:
+    """Every relative link of the covered docs names an existing file, and an existing heading after `#`."""
+    source = ROOT / name
+    broken = []
+    for match in LINK.finditer(source.read_text(encoding="utf-8")):
+        target = match["target"]
+        if re.match(r"[a-z]+:", target):
+            continue
+        file_part, _, anchor = target.partition("#")
+        path = (source.parent / file_part).resolve() if file_part else source
+        if not path.exists() or (anchor and path.suffix == ".md" and anchor not in anchors(path)):
+            broken.append(target)
+    assert not broken, f"{name}: broken links {broken}"
