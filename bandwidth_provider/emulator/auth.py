@@ -22,6 +22,7 @@ DEFAULT_TOKEN_TTL = 3600
 
 
 def _basic(header: str) -> tuple[str, str] | None:
+    """`user:password` from a Basic header, decoded as UTF-8 (RFC 7617 charset), as our client encodes it."""
     scheme, _, value = header.strip().partition(" ")
     if scheme.lower() != "basic" or not value.strip():
         return None
@@ -87,6 +88,6 @@ class Authenticator:
 
     @staticmethod
     def _error(status: int, error: str, description: str) -> TokenResponse:
-        headers = {"WWW-Authenticate": 'Basic realm="oauth2"'} if status == 401 else {}
+        headers = {"WWW-Authenticate": 'Basic realm="oauth2", charset="UTF-8"'} if status == 401 else {}
         body = json.dumps({"error": error, "error_description": description}).encode()
         return TokenResponse(status, body, headers)

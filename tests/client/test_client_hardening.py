@@ -352,10 +352,14 @@ def test_basic_credentials_are_utf8(password: str) -> None:
             wrong.list_subscriptions()
 
 
-def test_utf8_oauth_client_secret(stub: Stub) -> None:
+def test_utf8_oauth_client_secret() -> None:
     with Emulator(accounts=((ACCOUNT, "u", "p"),), oauth_clients=(("cid", "s€cret", ACCOUNT),)) as emulator:
         client = DashboardClient(emulator.api_url, ACCOUNT, client_id="cid", client_secret="s€cret")
         assert client.list_subscriptions() == []
+        with pytest.raises(errors.AuthenticationError):
+            DashboardClient(emulator.api_url, ACCOUNT, client_id="cid", client_secret="s€cre").list_subscriptions()
+        refused = requests.post(emulator.token_url, data={"grant_type": "client_credentials"}, timeout=5)
+        assert refused.status_code == 401 and 'charset="UTF-8"' in refused.headers["WWW-Authenticate"]
 
 
 @pytest.mark.parametrize(
