@@ -495,3 +495,30 @@ def test_relative_links_resolve(name: str) -> None:
         if not path.exists() or (anchor and path.suffix == ".md" and anchor not in anchors(path)):
             broken.append(target)
     assert not broken, f"{name}: broken links {broken}"
+
+
+# ---------------------------------------------------------------- install lines (they need the network to run)
+
+
+def test_install_lines_match_pyproject() -> None:
+    """The README's pip and requirements.txt lines name this package at pyproject's repository URL, and the
+    supported versions it states are pyproject's."""
+    from packaging.requirements import Requirement
+
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    pip_line = next(b for b in BLOCKS if b.path == "README.md" and b.text.startswith("pip install "))
+    requirements = next(
+        b for b in BLOCKS if b.path == "README.md" and b.lang == "text" and "bandwidth-pulumi @" in b.text
+    )
+    lines = [shlex.split(pip_line.text)[2], *requirements.text.split("\n")]
+    parsed = {r.name: r for r in (Requirement(line) for line in lines if line.strip())}
+    ours = parsed["bandwidth-pulumi"]
+    assert ours.name == project["name"]
+    assert ours.url is not None and ours.url.startswith(f"git+{project['urls']['Repository']}@")
+    pulumi_pin = next(d for d in project["dependencies"] if d.startswith("pulumi"))
+    assert str(parsed["pulumi"].specifier) == str(Requirement(pulumi_pin).specifier)
+    assert f"Python >= {project['requires-python'].removeprefix('>=')}" in readme
+    assert f"`{pulumi_pin}`" in readme
