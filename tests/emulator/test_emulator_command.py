@@ -149,7 +149,7 @@ def test_unusable_db_path_is_a_one_line_error(tmp_path: Path) -> None:
         text=True,
         timeout=30,
     )
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "cannot use --db" in result.stderr and "Traceback" not in result.stderr
 
 
