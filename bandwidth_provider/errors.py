@@ -102,7 +102,7 @@ class APIError(BandwidthError):
         self.code = code
         self.description = description
         self.errors = tuple(errors)
-        detail = f" [{code}] {description}" if code or description else ""
+        detail = "".join(f" {part}" for part in (f"[{code}]" if code else "", description or "") if part)
         super().__init__(f"{method} {path} -> HTTP {status}{detail}")
 
 

@@ -422,6 +422,7 @@ def test_401_and_403_say_what_is_wrong(emu: Emulator) -> None:
     with pytest.raises(errors.AuthenticationError, match="credentials rejected") as info:
         wrong.list_subscriptions()
     assert_clean(info.value)
+    assert "None" not in str(info.value), "an absent error code is not printed"
     foreign = DashboardClient(emu.api_url, OTHER, username="emulator", password=PASSWORD)
     with pytest.raises(errors.PermissionDeniedError, match=f"lack permission for account {OTHER}") as denied:
         foreign.list_subscriptions()
