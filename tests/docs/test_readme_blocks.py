@@ -12,7 +12,8 @@
   fractional numbers are masked, `...` standing for omitted lines. A command ending in `&` runs in the
   background (its sample output is its first lines); `kill %…` stops the background jobs; `export` sets
   variables for the commands after it. `receiver.py`
-  is the README's receiver block, saved to the working directory.
+  is the README's receiver block, saved to the working directory. Without `curl` on the machine (or with
+  READMETEST_CURL_SHIM=1), a small Python stand-in serves the flags the docs use.
 - A block that cannot run here carries `<!-- readme-test: skip (reason) -->` or
   `<!-- readme-test: compile-only (reason) -->` on the line before its fence; the reason is required.
 """
@@ -23,6 +24,7 @@ import base64
 import os
 import re
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -318,6 +320,34 @@ def wait_for_port(port: str, seconds: float = 15) -> None:
     raise AssertionError(f"nothing listens on port {port} after {seconds} s")
 
 
+#: Stands in for `curl` where none is installed (CI machines may have only Python): the flags the docs use.
+CURL_SHIM = """#!{python}
+import argparse, base64, sys, urllib.error, urllib.request
+p = argparse.ArgumentParser()
+p.add_argument("url")
+p.add_argument("-s", action="store_true")
+p.add_argument("-i", action="store_true")
+p.add_argument("-u")
+p.add_argument("-X")
+p.add_argument("-H", action="append", default=[])
+p.add_argument("-d", "--data")
+a = p.parse_args()
+headers = dict(h.split(": ", 1) for h in a.H)
+if a.u:
+    headers["Authorization"] = "Basic " + base64.b64encode(a.u.encode()).decode()
+if a.data is not None:
+    headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+method = a.X or ("POST" if a.data is not None else "GET")
+body = a.data.encode() if a.data is not None else None
+request = urllib.request.Request(a.url, data=body, method=method, headers=headers)
+try:
+    response = urllib.request.urlopen(request, timeout=30)
+except urllib.error.HTTPError as exc:
+    response = exc
+sys.stdout.write(response.read().decode())
+"""
+
+
 class Session:
     """One shell block: its working directory, ports, background jobs."""
 
@@ -326,6 +356,12 @@ class Session:
         self.ports = {EMULATOR_PORT: free_port(), RECEIVER_PORT: free_port()}
         self.jobs: list[subprocess.Popen[str]] = []
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("BANDWIDTH_", "PULUMI_"))}
+        if shutil.which("curl") is None or os.environ.get("READMETEST_CURL_SHIM"):
+            shim = workdir / "bin" / "curl"
+            shim.parent.mkdir()
+            shim.write_text(CURL_SHIM.format(python=sys.executable))
+            shim.chmod(0o755)
+            self.env["PATH"] = f"{shim.parent}{os.pathsep}{self.env.get('PATH', '')}"
         receiver = next(b for b in BLOCKS if b.lang == "python" and b.text.startswith("# receiver.py"))
         (workdir / "receiver.py").write_text(self.rewrite(receiver.text))
 
