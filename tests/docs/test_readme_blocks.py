@@ -141,9 +141,22 @@ def test_python_blocks_compile(block: Block) -> None:
 
 @pytest.mark.parametrize("block", select("yaml"))
 def test_yaml_blocks_parse(block: Block) -> None:
+    """YAML parses; resources of the `bandwidth` package use only properties its schema declares."""
+    import json
+
     import yaml
 
-    assert yaml.safe_load(block.text) is not None
+    document = yaml.safe_load(block.text)
+    assert isinstance(document, dict)
+    schema = json.loads((ROOT / "bandwidth-plugin" / "schema.json").read_text(encoding="utf-8"))
+    allowed = {
+        "bandwidth:Subscription": set(schema["resources"]["bandwidth:index:Subscription"]["inputProperties"]),
+        "pulumi:providers:bandwidth": set(schema["provider"]["inputProperties"]),
+    }
+    for name, resource in (document.get("resources") or {}).items():
+        if resource["type"] in allowed:
+            unknown = set(resource.get("properties") or {}) - allowed[resource["type"]]
+            assert not unknown, f"{block}: resource {name} sets {sorted(unknown)}, not in the schema"
 
 
 # ---------------------------------------------------------------- Python
