@@ -12,6 +12,9 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from ..webhooks.servers import raw_server as webhook_raw_server
 
 #: (connection, stop event) -> None; the request has already been read.
 Answer = Callable[[socket.socket, threading.Event], None]
@@ -33,62 +36,13 @@ class RawServer:
         return f"{self.base_url}/api"
 
 
-def _read_request(conn: socket.socket) -> bytes:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return data
-        data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    length = next(
-        (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0
-    )
-    while len(rest) < length:
-        chunk = conn.recv(65536)
-        if not chunk:
-            break
-        rest += chunk
-    return head
-
-
 @contextmanager
 def raw_server(answer: Answer) -> Iterator[RawServer]:
-    """Serve every connection (one request each) with `answer` until the block ends."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
-    server = RawServer(listener.getsockname()[1])
-    workers: list[threading.Thread] = []
-
-    def serve(conn: socket.socket) -> None:
-        with conn:
-            try:
-                server.heads.append(_read_request(conn))
-                answer(conn, stop)
-            except OSError:
-                pass  # the client gave up and closed: what these tests provoke
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            worker = threading.Thread(target=serve, args=(conn,), daemon=True)
-            workers.append(worker)
-            worker.start()
-
-    acceptor = threading.Thread(target=accept, daemon=True)
-    acceptor.start()
-    try:
-        yield server
-    finally:
-        stop.set()
-        listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() (close alone does not)
-        listener.close()
-        acceptor.join(5)
-        for worker in workers:
-            worker.join(5)
+    """Serve every connection (one request each) with `answer` until the block ends (the receiver kit's peer)."""
+    with webhook_raw_server([answer]) as peer:
+        port = urlsplit(peer.url).port
+        assert port is not None
+        yield RawServer(port, peer.connections)
 
 
 # ---------------------------------------------------------------- answers

@@ -30,6 +30,8 @@ from bandwidth_provider.plugin import values
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_DIR = REPO_ROOT / "bandwidth-plugin"
 TOKEN = "bandwidth:index:Subscription"
+#: The emulator account and API credentials every plugin test configures (conftest.py).
+ACCOUNT, USER, PASSWORD = "9900000", "emulator", "Plugin-Api-Pass-4e1"
 
 
 def urn(name: str = "sub") -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,9 +18,8 @@ from bandwidth_provider.core.fields import FIELDS
 from bandwidth_provider.emulator import Emulator
 from bandwidth_provider.plugin import schema, values
 
-from .harness import PluginError, PluginServer, is_secret_on_wire, run_concurrently, urn
+from .harness import ACCOUNT, PASSWORD, USER, PluginError, PluginServer, is_secret_on_wire, run_concurrently, urn
 
-ACCOUNT, USER, PASSWORD = "9900000", "emulator", "Plugin-Api-Pass-4e1"
 CALLBACK_PASSWORD = "Plugin-Cb-Pass-77aa"
 KIND = provider_pb2.PropertyDiff.Kind
 ORDERS = {
@@ -30,19 +28,6 @@ ORDERS = {
     "callbackUsername": "bandwidth",
     "callbackPassword": CALLBACK_PASSWORD,
 }
-
-
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with Emulator(accounts=[(ACCOUNT, USER, PASSWORD)]) as emu:
-        yield emu
-
-
-@pytest.fixture
-def plugin(emulator: Emulator) -> Iterator[PluginServer]:
-    with PluginServer() as server:
-        server.configure_basic(emulator.api_url, ACCOUNT, USER, PASSWORD)
-        yield server
 
 
 def live(emulator: Emulator) -> dict[str, dict[str, Any]]:

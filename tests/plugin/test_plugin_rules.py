@@ -8,7 +8,6 @@ the engine's budget (`customTimeouts`, Cancel) stops an operation.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 from google.protobuf import empty_pb2
@@ -17,28 +16,14 @@ from pulumi.runtime.proto import provider_pb2
 from bandwidth_provider import catalog
 from bandwidth_provider.emulator import Emulator
 
-from .harness import PluginError, PluginServer
+from .harness import ACCOUNT, PASSWORD, USER, PluginError, PluginServer
 
-ACCOUNT, USER, PASSWORD = "9900001", "emulator", "Plugin-Rules-Pass-9c2"
 ORDERS = {
     "orderType": "orders",
     "callbackUrl": "https://hooks.example.com/bw/rules",
     "callbackUsername": "bandwidth",
     "callbackPassword": "Rules-Cb-Pass-31",
 }
-
-
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with Emulator(accounts=[(ACCOUNT, USER, PASSWORD)]) as emu:
-        yield emu
-
-
-@pytest.fixture
-def plugin(emulator: Emulator) -> Iterator[PluginServer]:
-    with PluginServer() as server:
-        server.configure_basic(emulator.api_url, ACCOUNT, USER, PASSWORD)
-        yield server
 
 
 def live_ids(emulator: Emulator) -> set[str]:
