@@ -973,7 +973,7 @@ class DashboardClient:
         elif answer.status == 404 and code not in NOT_FOUND_CODES and not _is_validation(code):
             note = (
                 f"no Bandwidth subscriptions API answers at {_shown_url(url)} (HTTP 404 without Bandwidth's "
-                f"error envelope); check bandwidth:apiUrl (or --api-url), e.g. {DEFAULT_API_URL}"
+                f"error envelope); check bandwidth:apiUrl, e.g. {DEFAULT_API_URL}"
             )
         text = "; ".join(t for t in (note, description) if t) or None
         return api_error(

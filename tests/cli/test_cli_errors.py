@@ -53,6 +53,16 @@ def test_a_bad_api_url_names_the_flag_and_hides_its_credentials() -> None:
     assert "S3cret-in-url" not in err
 
 
+def test_an_api_url_without_the_api_names_the_flag_once(emulator: Any) -> None:
+    """A 404 that is not Bandwidth's: the URL is wrong (here without `/api`), and the fix is one flag."""
+    wrong = emulator.api_url.removesuffix("/api") + "/wrong"
+    flags = api_flags(emulator)
+    flags[flags.index(emulator.api_url)] = wrong
+    err = one_line_error(run_cli("list", *flags), 1)
+    assert "no Bandwidth subscriptions API answers at" in err and err.count("--api-url") == 1
+    assert "bandwidth:" not in err
+
+
 # ---------------------------------------------------------------- 2. --help: where --api-url points by default
 
 

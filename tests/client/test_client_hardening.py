@@ -115,7 +115,7 @@ def test_wrong_api_url_404_is_never_gone(emu: Emulator) -> None:
         assert info.value.status == 404
         message = str(info.value)
         assert f"{wrong}/accounts/{ACCOUNT}/subscriptions" in message
-        assert "bandwidth:apiUrl" in message and "--api-url" in message
+        assert "bandwidth:apiUrl" in message
         assert_clean(info.value)
     assert basic(emu.api_url).get_subscription(sub_id).subscription_id == sub_id  # still there
 
