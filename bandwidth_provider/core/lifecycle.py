@@ -43,7 +43,7 @@ EXPIRY_WARNING = timedelta(days=7)
 RECONCILE_ATTEMPTS = 3
 #: Said whenever stored credentials are rejected: refresh and destroy use the config of the last `up`.
 ROTATION_HINT = (
-    "credentials rejected; if you rotated them, run `pulumi refresh --run-program` / "
+    "if you rotated the credentials, run `pulumi refresh --run-program` / "
     "`pulumi destroy --run-program` or `pulumi up` first (without --run-program, refresh and destroy "
     "use the configuration recorded at the last `pulumi up`)"
 )
