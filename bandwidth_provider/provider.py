@@ -30,6 +30,7 @@ from pulumi.dynamic import (
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
+from . import logs
 from .client import DashboardClient
 from .core import lifecycle, plan
 from .core.fields import INPUT_NAMES, OUTPUT_NAMES, WRITE_ONLY_NAMES
@@ -77,6 +78,7 @@ class SubscriptionProvider(ResourceProvider):
     def configure(self, req: ConfigureRequest) -> None:
         """Keep the stack's `bandwidth:*` config for this process (never pickled, see __getstate__)."""
         self._config = {key: req.config.get(key) for key, _ in SOURCES.values()}
+        logs.enable()  # BANDWIDTH_LOG=debug: the client's requests on the provider process's stderr
 
     def _settings(self) -> Settings:
         return Settings.resolve(getattr(self, "_config", {}))

@@ -17,6 +17,7 @@ from types import FrameType
 import grpc
 from pulumi.runtime.proto import provider_pb2_grpc
 
+from .. import logs
 from .provider import BandwidthProvider
 
 #: Calls served at once: every resource of a stack may be in flight; each mostly waits on HTTP.
@@ -28,7 +29,8 @@ def serve(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="pulumi-resource-bandwidth", description=__doc__.splitlines()[0])
     parser.add_argument("engine", nargs="?", help="the engine's gRPC address (given by the engine)")
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free one)")
-    args, _engine_flags = parser.parse_known_args(argv)  # --logtostderr, -v=… and friends are the engine's
+    args, engine_flags = parser.parse_known_args(argv)  # --logtostderr, -v=… and friends are the engine's
+    logs.enable(engine_flags=engine_flags)
     provider = BandwidthProvider(args.engine)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="bandwidth"),

@@ -269,7 +269,11 @@ def test_connection_dropped_after_post_still_leaves_one_subscription(stack: Stac
     stack.init()
     stack.declare({"orders": {"order_type": "orders", "callback_url": "https://hooks.example.com/bw/orders"}})
     e2e_emulator.add_fault(method="POST", path="/subscriptions", action="drop_after", times=1)
+    stack.env["BANDWIDTH_LOG"] = "debug"  # the client's requests and retries, shown by `pulumi up`
     stack.up()
+    printed = stack.all_output()
+    assert "bandwidth DEBUG bandwidth_provider.client: GET /api/accounts/" in printed, "the reconciling list is logged"
+    assert_no_plaintext_secrets(stack)
     subs = live(e2e_emulator)
     assert len(subs) == 1
     assert stack.outputs()["orders"] == subs[0]["subscription_id"]

@@ -127,3 +127,12 @@ def test_cancel_stops_new_operations_without_an_api_call(plugin: PluginServer, e
     with pytest.raises(PluginError, match="cancelled"):
         plugin.create(inputs)
     assert emulator.requests() == []
+
+
+def test_bandwidth_log_shows_requests_on_the_plugins_stderr(emulator: Emulator) -> None:
+    with PluginServer(env={"BANDWIDTH_LOG": "debug"}) as server:
+        server.configure_basic(emulator.api_url, ACCOUNT, USER, PASSWORD)
+        server.create(server.check(ORDERS)[0])
+        stderr = server.stderr_text()
+    assert f"bandwidth DEBUG bandwidth_provider.client: POST /api/accounts/{ACCOUNT}/subscriptions -> 201" in stderr
+    assert PASSWORD not in stderr and ORDERS["callbackPassword"] not in stderr
