@@ -25,6 +25,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -400,6 +401,7 @@ class Session:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,  # its own process group: `stop` ends the shell and what it started
         )
         self.jobs.append(job)
         expected = [self.rewrite(x) for x in command.expected]
@@ -447,16 +449,24 @@ class Session:
 
     def stop(self) -> None:
         for job in self.jobs:
-            job.terminate()
+            _signal_group(job, signal.SIGTERM)
         for job in self.jobs:
             try:
                 job.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                job.kill()
+                _signal_group(job, signal.SIGKILL)
                 job.wait()
             if job.stdout is not None:
                 job.stdout.close()
         self.jobs.clear()
+
+
+def _signal_group(job: subprocess.Popen[str], signum: int) -> None:
+    """Signal a background job's whole process group (a `cmd > log &` shell has the command as a child)."""
+    try:
+        os.killpg(job.pid, signum)
+    except ProcessLookupError:
+        pass
 
 
 @pytest.mark.parametrize("block", select("sh", "console"))
