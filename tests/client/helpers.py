@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from bandwidth_provider.client import RetryPolicy
 
 SECRETS = ("emulator-pass-Zq9", "csecret-Xk7", "hook-pass-Wd3")
+#: The accounts of the suites' emulator (conftest.py) and their secrets.
+ACCOUNT, OTHER = "9900000", "9900001"
+PASSWORD, CLIENT_SECRET, HOOK_PASSWORD = SECRETS
 
 
 @dataclass

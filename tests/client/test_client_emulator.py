@@ -7,7 +7,6 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,26 +18,13 @@ from bandwidth_provider.client import DashboardClient, RetryPolicy
 from bandwidth_provider.emulator import Emulator
 from bandwidth_provider.spec import SubscriptionSpec
 
-from .helpers import SECRETS, FakeClock
+from .helpers import ACCOUNT, CLIENT_SECRET, HOOK_PASSWORD, PASSWORD, SECRETS, FakeClock
 
-ACCOUNT = "9900000"
-OTHER = "9900001"
-PASSWORD, CLIENT_SECRET, HOOK_PASSWORD = SECRETS
 ORDERS = SubscriptionSpec(order_type="orders", callback_url="https://hooks.example.com/bw/orders", expiry=3600)
 PEM_B64 = (
     "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJJakFOQmdrcWhraUc5dzBCQVFFRkFBT0NBUThBTUlJQkNnS0NBUUVB"
     "CnRlc3QKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="
 )
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    """An emulator with two accounts (secret passwords) and one OAuth2 client for the first."""
-    with Emulator(
-        accounts=((ACCOUNT, "emulator", PASSWORD), (OTHER, "other", "other-pw")),
-        oauth_clients=(("cid", CLIENT_SECRET, ACCOUNT),),
-    ) as emulator:
-        yield emulator
 
 
 @pytest.fixture

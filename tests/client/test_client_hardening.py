@@ -30,26 +30,14 @@ from bandwidth_provider.spec import SubscriptionSpec
 
 from ..stub import Reply, Stub, closed_port, running_stub
 from . import rawserver
-from .helpers import SECRETS, FakeClock
+from .helpers import ACCOUNT, CLIENT_SECRET, OTHER, PASSWORD, SECRETS, FakeClock
 
-ACCOUNT = "9900000"
-OTHER = "9900001"
-PASSWORD, CLIENT_SECRET, _ = SECRETS
 SPEC = SubscriptionSpec(order_type="orders", callback_url="https://hooks.example.com/bw/orders", expiry=3600)
 XML = (("Content-Type", "application/xml"),)
 #: A call still running after this long is hung (today's per-read timeouts never end a trickle).
 HANG_LIMIT = 20.0
 #: Scheduling slack added to every computed bound (thread start-up, a loaded 2-core CI machine).
 SLACK = 1.0
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(
-        accounts=((ACCOUNT, "emulator", PASSWORD), (OTHER, "other", "other-pw")),
-        oauth_clients=(("cid", CLIENT_SECRET, ACCOUNT),),
-    ) as emulator:
-        yield emulator
 
 
 @pytest.fixture

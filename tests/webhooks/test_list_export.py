@@ -15,6 +15,7 @@ from bandwidth_provider.cli import main
 from bandwidth_provider.spec import SubscriptionSpec
 from bandwidth_provider.wire import RemoteSubscription, encode_subscriptions
 
+from ..cli.helpers import api_flags
 from ..conftest import DEFAULT_ACCOUNT, DEFAULT_PASSWORD, DEFAULT_USERNAME
 from ..stub import Reply, running_stub
 from .mocks import Recorder, run_program, unwrap_secret
@@ -28,19 +29,6 @@ SUBSCRIPTION_TYPE = "pulumi-python:dynamic/bandwidth:Subscription"
 def _no_env_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ("API_URL", "ACCOUNT_ID", "USERNAME", "PASSWORD", "CLIENT_ID", "CLIENT_SECRET", "TOKEN_URL", "TIMEOUT"):
         monkeypatch.delenv(f"BANDWIDTH_{var}", raising=False)
-
-
-def _flags(emulator: Any, password: str = DEFAULT_PASSWORD) -> list[str]:
-    return [
-        "--api-url",
-        emulator.api_url,
-        "--account-id",
-        DEFAULT_ACCOUNT,
-        "--username",
-        DEFAULT_USERNAME,
-        "--password",
-        password,
-    ]
 
 
 @pytest.fixture
@@ -71,7 +59,7 @@ def populated(client: Any) -> dict[str, str]:
 
 
 def test_list_json(emulator: Any, populated: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["list", "--json", *_flags(emulator)]) == 0
+    assert main(["list", "--json", *api_flags(emulator)]) == 0
     out = capsys.readouterr().out
     records = {r["subscription_id"]: r for r in json.loads(out)}
     assert set(records) == set(populated.values())
@@ -88,16 +76,16 @@ def test_list_json(emulator: Any, populated: dict[str, str], capsys: pytest.Capt
 
 
 def test_list_table_and_filters(emulator: Any, populated: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["list", *_flags(emulator)]) == 0
+    assert main(["list", *api_flags(emulator)]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].split()[:3] == ["SUBSCRIPTION", "ID", "TARGET"]
     assert len(table) == 1 + len(populated)
-    assert main(["list", "--order-type", "portins", "--json", *_flags(emulator)]) == 0
+    assert main(["list", "--order-type", "portins", "--json", *api_flags(emulator)]) == 0
     assert [r["subscription_id"] for r in json.loads(capsys.readouterr().out)] == [populated["portin"]]
 
 
 def test_list_empty_account(emulator: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["list", *_flags(emulator)]) == 0
+    assert main(["list", *api_flags(emulator)]) == 0
     assert capsys.readouterr().out.strip() == f"account {DEFAULT_ACCOUNT} has no subscriptions"
 
 
@@ -119,7 +107,7 @@ def test_api_errors_are_one_line_without_secrets(
     emulator: Any, command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     secret = "Wr0ng-Pa55word"
-    assert main([command, *_flags(emulator, password=secret)]) == 1
+    assert main([command, *api_flags(emulator, password=secret)]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith("error: ")
@@ -140,7 +128,7 @@ def test_export_compiles_and_adopts_everything(
     emulator: Any, populated: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     target = tmp_path / "__main__.py"
-    assert main(["export", "--output", str(target), *_flags(emulator)]) == 0
+    assert main(["export", "--output", str(target), *api_flags(emulator)]) == 0
     assert f"wrote {len(populated)} subscription(s)" in capsys.readouterr().err
     program = target.read_text()
     compile(program, str(target), "exec")
@@ -205,7 +193,7 @@ def test_export_to_stdout_with_hostile_values() -> None:
 
 
 def test_export_empty_account(emulator: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["export", *_flags(emulator)]) == 0
+    assert main(["export", *api_flags(emulator)]) == 0
     program = capsys.readouterr().out
     compile(program, "<export>", "exec")
     assert "nothing to adopt" in program
@@ -238,7 +226,7 @@ def test_end_to_end_delivery_status_shows_in_list(
         got = rx.received.get(timeout=5)
     assert (got.subscription_id, got.order_id, got.telephone_numbers) == (sub_id, order_id, ("9195550142",))
     assert [a["credentials_sent"] for a in delivery["attempts"]] == [False, True]
-    assert main(["list", "--json", *_flags(emulator)]) == 0
+    assert main(["list", "--json", *api_flags(emulator)]) == 0
     (record,) = json.loads(capsys.readouterr().out)
     assert record["status"] == "200 OK"
 
@@ -252,7 +240,7 @@ def _listing(*subs: RemoteSubscription) -> Reply:
     return Reply(200, encode_subscriptions(subs), (("Content-Type", "application/xml"),))
 
 
-def _stub_flags(stub: Any) -> list[str]:
+def _stubapi_flags(stub: Any) -> list[str]:
     return ["--api-url", stub.api_url, "--account-id", "9900000", "--username", "u", "--password", "p"]
 
 
@@ -262,9 +250,9 @@ def test_list_survives_any_expiry(capsys: pytest.CaptureFixture[str], expiry: in
     huge = RemoteSubscription("huge", order_type="csrs", callback_url="https://x/2", expiry=expiry)
     with running_stub() as stub:
         stub.default = _listing(normal, huge)
-        assert main(["list", "--json", *_stub_flags(stub)]) == 0
+        assert main(["list", "--json", *_stubapi_flags(stub)]) == 0
         records = {r["subscription_id"]: r for r in json.loads(capsys.readouterr().out)}
-        assert main(["list", *_stub_flags(stub)]) == 0
+        assert main(["list", *_stubapi_flags(stub)]) == 0
         table = capsys.readouterr().out
     assert records["huge"]["expiry"] == expiry
     assert records["huge"]["expires_at"] is None or expiry < 0
@@ -286,11 +274,11 @@ def test_list_and_export_never_repeat_a_receiver_reply_or_url_credentials(capsys
     ]
     with running_stub() as stub:
         stub.default = _listing(*subs)
-        assert main(["list", "--json", *_stub_flags(stub)]) == 0
+        assert main(["list", "--json", *_stubapi_flags(stub)]) == 0
         records = {r["subscription_id"]: r for r in json.loads(capsys.readouterr().out)}
-        assert main(["list", *_stub_flags(stub)]) == 0
+        assert main(["list", *_stubapi_flags(stub)]) == 0
         table = capsys.readouterr().out
-        assert main(["export", *_stub_flags(stub)]) == 0
+        assert main(["export", *_stubapi_flags(stub)]) == 0
         program = capsys.readouterr().out
     for text in (json.dumps(records), table, program):
         assert ECHOED.lower() not in text.lower()
