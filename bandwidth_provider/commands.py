@@ -20,12 +20,13 @@ import re
 import sys
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 from . import catalog
+from .core import plan
 from .durations import describe
 from .errors import (
     AuthenticationError,
@@ -35,6 +36,7 @@ from .errors import (
     TransportError,
 )
 from .spec import SPEC_FIELDS, canonical_choice, canonical_order_type
+from .spec import shown as spec_shown
 from .wire import NUMBER_LIST_TAGS, Notification, RemoteSubscription, encode_notification
 
 if TYPE_CHECKING:
@@ -78,10 +80,9 @@ def strip_userinfo(text: str) -> str:
 
 
 def shown(value: object, *, quote: bool = True) -> str:
-    """A user or API value fit for a one-line message: credentials removed, escaped, bounded."""
-    text = strip_userinfo(str(value))
-    head = repr(text[:MAX_ECHO]) if quote else one_line(text[:MAX_ECHO])
-    return head + (f"... ({len(text)} characters)" if len(text) > MAX_ECHO else "")
+    """A user or API value fit for a one-line message: `spec.shown` (credentials masked, bounded), escaped."""
+    text = spec_shown(value if isinstance(value, str) or value is None else str(value), MAX_ECHO, quote=quote)
+    return text if quote else one_line(text)
 
 
 def one_line(value: object) -> str:
@@ -461,16 +462,6 @@ def _add_list(subparsers: Any) -> None:
     p.set_defaults(func=run_list)
 
 
-def expires_at(now: datetime, seconds: int | None) -> str | None:
-    """When a remaining lifetime runs out, as ISO-8601 UTC; None when unknown or past the year 9999."""
-    if seconds is None:
-        return None
-    try:
-        return (now + timedelta(seconds=seconds)).isoformat(timespec="seconds").replace("+00:00", "Z")
-    except OverflowError:  # e.g. Expiry 10**12: no datetime can hold it, and it never expires in practice
-        return None
-
-
 def subscription_record(sub: RemoteSubscription, now: datetime) -> dict[str, Any]:
     """A subscription as JSON: the spec's field names (no password), its id, status and expiry time.
 
@@ -486,7 +477,7 @@ def subscription_record(sub: RemoteSubscription, now: datetime) -> dict[str, Any
     if sub.callback_url is not None:
         record["callback_url"] = strip_userinfo(sub.callback_url)
     record["status"] = status_summary(sub.status)
-    record["expires_at"] = expires_at(now, sub.expiry)
+    record["expires_at"] = plan.expires_at(sub.expiry, now)
     return record
 
 

@@ -42,7 +42,6 @@ INPUT_KEYS = INPUT_NAMES
 COMPUTED_OUTPUTS = OUTPUT_NAMES
 # Guards the per-process client cache; module-level so no lock ever sits on a pickled instance.
 _CLIENTS_LOCK = threading.Lock()
-_expires_at = plan.expires_at
 
 
 def _is_unknown(value: object) -> bool:

@@ -12,9 +12,10 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import Resource
 
+from .core.fields import SECRET_NAMES
 from .provider import COMPUTED_OUTPUTS, INPUT_KEYS, SubscriptionProvider
 
-SECRET_OUTPUTS = ["callback_password"]
+SECRET_OUTPUTS = list(SECRET_NAMES)
 
 
 @dataclass(kw_only=True)
@@ -76,8 +77,9 @@ class Subscription(Resource, module="bandwidth", name="Subscription"):
         # Every output is seeded, so it exists in state even before the provider fills it in.
         props: dict[str, Any] = {key: None for key in INPUT_KEYS + COMPUTED_OUTPUTS}
         props.update({k: v for k, v in given.items() if v is not None})
-        if props["callback_password"] is not None:
-            props["callback_password"] = pulumi.Output.secret(props["callback_password"])
+        for name in SECRET_NAMES:
+            if props[name] is not None:
+                props[name] = pulumi.Output.secret(props[name])
         super().__init__(SubscriptionProvider(), resource_name, props, _options(resource_name, opts, props))
 
 

@@ -86,7 +86,3 @@ class Settings:
             token_url=self.token_url or token_url_for(self.api_url),
             timeout=(min(5.0, self.timeout), self.timeout),
         )
-
-
-#: Kept for callers of the old private name; the rule lives in `client.token_url_for`.
-_token_url_for = token_url_for

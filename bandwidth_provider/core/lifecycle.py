@@ -271,6 +271,11 @@ def read(client: DashboardClient, id_: str, state: Mapping[str, Any]) -> Outcome
         return None
     except (AuthenticationError, PermissionDeniedError) as exc:
         raise _rejected(exc) from None
+    return _as_read(client, id_, live, state)
+
+
+def _as_read(client: DashboardClient, id_: str, live: RemoteSubscription, state: Mapping[str, Any]) -> Outcome:
+    """The live subscription as refresh and import report it: outputs, inputs, health warnings."""
     outs = outputs(state, client.account_id, live, None) | _observed(live, state)
     inputs = {k: outs[k] for k in INPUT_NAMES if outs.get(k) is not None}
     return Outcome(id_, outs, inputs=inputs, warnings=_health(id_, outs))
@@ -285,9 +290,7 @@ def import_(client: DashboardClient, id_: str) -> Outcome:
     state: dict[str, Any] = {"account_id": client.account_id}
     if live.email is None and live.expiry is not None and 0 < live.expiry <= catalog.RESOURCE_MAX_EXPIRY:
         state["expiry"] = live.expiry
-    outs = outputs(state, client.account_id, live, None) | _observed(live, state)
-    inputs = {k: outs[k] for k in INPUT_NAMES if outs.get(k) is not None}
-    return Outcome(id_, outs, inputs=inputs, warnings=_health(id_, outs))
+    return _as_read(client, id_, live, state)
 
 
 def parse_import_id(value: str) -> tuple[str, str | None]:

@@ -37,12 +37,12 @@ def parse_timestamp(value: object) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
 
 
-def expires_at(seconds: object) -> str | None:
-    """`now + seconds` as a UTC timestamp; None when the API's number is no representable lifetime."""
+def expires_at(seconds: object, start: datetime | None = None) -> str | None:
+    """`start` (default now) + `seconds` as a UTC timestamp; None when that is no representable moment."""
     if isinstance(seconds, bool) or not isinstance(seconds, int):
         return None
     try:
-        return timestamp(now() + timedelta(seconds=seconds))
+        return timestamp((start or now()) + timedelta(seconds=seconds))
     except (OverflowError, ValueError):
         return None
 

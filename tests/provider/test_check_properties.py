@@ -21,7 +21,8 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from bandwidth_provider import catalog
-from bandwidth_provider.provider import INPUT_KEYS, SubscriptionProvider, _expires_at
+from bandwidth_provider.core.plan import expires_at
+from bandwidth_provider.provider import INPUT_KEYS, SubscriptionProvider
 from bandwidth_provider.spec import SubscriptionSpec, id_problem
 
 HUGE = ("x" * 2_000_000, "9" * 100_000, "https://u:p@h.example/" + "p" * 500_000)
@@ -139,7 +140,7 @@ def test_what_passes_check_survives_create_and_is_a_fixpoint(news: dict[str, Any
     spec = SubscriptionSpec.from_fields(checked)  # create builds this before its POST
     if spec.expiry is not None:
         assert spec.expiry <= min(catalog.RESOURCE_MAX_EXPIRY, 2**53)
-        assert _expires_at(spec.expiry) is not None  # create's outputs after the POST
+        assert expires_at(spec.expiry) is not None  # create's outputs after the POST
     for name in ("account_id", "adopt_id"):
         assert checked.get(name) is None or id_problem(checked[name]) is None
     again = PROVIDER.check(checked, checked)
