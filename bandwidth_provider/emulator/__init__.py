@@ -1,7 +1,8 @@
 """A local, stateful emulator of Bandwidth's Dashboard subscriptions API (docs/bandwidth-api.md §1-§12).
 
 Modules, one job each:
-    store        SQLite state (accounts, subscriptions, tokens, request log, deliveries, clock offset)
+    store        SQLite state, a package split by what it stores (accounts, tokens, subscriptions,
+                 deliveries, request log; the clock offset in its metadata)
     clock        real time + a test-controlled offset
     auth         Basic and OAuth2 Bearer credentials -> account
     api          the subscriptions routes (pure request -> response)
