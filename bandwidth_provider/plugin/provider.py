@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -100,34 +100,52 @@ class BandwidthProvider(provider_pb2_grpc.ResourceProviderServicer):
             return self._clients[key]
 
     @contextmanager
-    def _errors(self, context: grpc.ServicerContext, what: str) -> Iterator[None]:
+    def _errors(self, context: grpc.ServicerContext, what: str, hidden: Iterable[str] = ()) -> Iterator[None]:
         """Our errors become one clear line for the engine; anything else is a bug, still without secrets."""
         if self.cancelled.is_set():
             context.abort(grpc.StatusCode.CANCELLED, f"{what}: cancelled")
         try:
             yield
         except BandwidthError as exc:
-            context.abort(grpc.StatusCode.UNKNOWN, f"{what}: {in_wire_names(str(exc))}")
+            context.abort(grpc.StatusCode.UNKNOWN, f"{what}: {values.redact(in_wire_names(str(exc)), hidden)}")
 
-    def _run(self, context: grpc.ServicerContext, what: str, fn: Callable[[], T], timeout: float = 0) -> T:
+    def _run(
+        self,
+        context: grpc.ServicerContext,
+        what: str,
+        fn: Callable[[], T],
+        timeout: float = 0,
+        hidden: Iterable[str] = (),
+    ) -> T:
         """Run a core call under the engine's budget: `customTimeouts` and Cancel stop its retries."""
-        with self._errors(context, what), budget.operation(what, timeout, self.cancelled):
+        with self._errors(context, what, hidden), budget.operation(what, timeout, self.cancelled):
             return fn()
         raise AssertionError("unreachable")  # context.abort raises
 
-    def _report(self, urn: str, outcome: lifecycle.Outcome) -> None:
+    def _report(self, urn: str, outcome: lifecycle.Outcome, hidden: Iterable[str] = ()) -> None:
         for note in outcome.notes:
-            self.log.send(urn, in_wire_names(note), engine_pb2.INFO)
+            self.log.send(urn, values.redact(in_wire_names(note), hidden), engine_pb2.INFO)
         for warning in outcome.warnings:
-            self.log.send(urn, in_wire_names(warning))
+            self.log.send(urn, values.redact(in_wire_names(warning), hidden))
 
     @staticmethod
-    def _inputs(struct: Any) -> dict[str, Any]:
-        return from_wire(values.decode(struct))
+    def _inputs(struct: Any, secrets: set[str] | None = None) -> dict[str, Any]:
+        """snake_case values, secrets unwrapped; the wire names of those that arrived secret go to `secrets`."""
+        return from_wire(values.decode(struct, secrets))
 
     @staticmethod
-    def _struct(snake: Mapping[str, Any]) -> Any:
-        return values.encode(to_wire(dict(snake)), SECRET_WIRE)
+    def _hidden(snake: Mapping[str, Any], secrets: Iterable[str]) -> list[str]:
+        """The values of the properties that arrived secret, never to be quoted in a message."""
+        return values.secret_values(to_wire(dict(snake)), secrets)
+
+    @staticmethod
+    def _struct(snake: Mapping[str, Any], secrets: Iterable[str] = ()) -> Any:
+        """Wire struct; the password and every property in `secrets` (wire names) leave wrapped as secrets.
+
+        With `acceptSecrets=true` the engine copies no secretness by name (it does only for providers
+        that refuse secrets): an input that arrived secret stays secret only if we wrap it again.
+        """
+        return values.encode(to_wire(dict(snake)), {*SECRET_WIRE, *secrets})
 
     # ------------------------------------------------------------------ plugin
 
@@ -182,15 +200,18 @@ class BandwidthProvider(provider_pb2_grpc.ResourceProviderServicer):
             return None
 
     def Check(self, request: Any, context: grpc.ServicerContext) -> Any:
-        news = self._inputs(request.news)
+        secret: set[str] = set()
+        news = self._inputs(request.news, secret)
+        hidden = self._hidden(news, secret)
         checked, problems = plan.check(news, default_account=self._default_account(), is_unknown=values.is_unknown)
         failures = [
             provider_pb2.CheckFailure(
-                property=BY_NAME[prop].wire if prop in BY_NAME else prop, reason=in_wire_names(reason)
+                property=BY_NAME[prop].wire if prop in BY_NAME else prop,
+                reason=values.redact(in_wire_names(reason), hidden),
             )
             for prop, reason in plan.failures_by_property(problems).items()
         ]
-        return provider_pb2.CheckResponse(inputs=self._struct(checked), failures=failures)
+        return provider_pb2.CheckResponse(inputs=self._struct(checked, secret), failures=failures)
 
     def Diff(self, request: Any, context: grpc.ServicerContext) -> Any:
         olds, news = self._inputs(request.olds), self._inputs(request.news)
@@ -216,37 +237,50 @@ class BandwidthProvider(provider_pb2_grpc.ResourceProviderServicer):
     # ------------------------------------------------------------------ lifecycle
 
     def Create(self, request: Any, context: grpc.ServicerContext) -> Any:
-        inputs = self._inputs(request.properties)
+        secret: set[str] = set()
+        inputs = self._inputs(request.properties, secret)
+        hidden = self._hidden(inputs, secret)
         outcome = self._run(
-            context, "create", lambda: lifecycle.create(self._client(inputs.get("account_id")), inputs), request.timeout
+            context,
+            "create",
+            lambda: lifecycle.create(self._client(inputs.get("account_id")), inputs),
+            request.timeout,
+            hidden,
         )
-        self._report(request.urn, outcome)
-        return provider_pb2.CreateResponse(id=outcome.subscription_id, properties=self._struct(outcome.outputs))
+        self._report(request.urn, outcome, hidden)
+        return provider_pb2.CreateResponse(id=outcome.subscription_id, properties=self._struct(outcome.outputs, secret))
 
     def Update(self, request: Any, context: grpc.ServicerContext) -> Any:
-        olds, news = self._inputs(request.olds), self._inputs(request.news)
+        secret, old_secret = set[str](), set[str]()
+        olds, news = self._inputs(request.olds, old_secret), self._inputs(request.news, secret)
+        hidden = self._hidden(olds, old_secret) + self._hidden(news, secret)
         outcome = self._run(
             context,
             "update",
             lambda: lifecycle.update(self._client(news.get("account_id")), request.id, olds, news),
             request.timeout,
+            hidden,
         )
-        self._report(request.urn, outcome)
-        return provider_pb2.UpdateResponse(properties=self._struct(outcome.outputs))
+        self._report(request.urn, outcome, hidden)
+        return provider_pb2.UpdateResponse(properties=self._struct(outcome.outputs, secret))
 
     def Delete(self, request: Any, context: grpc.ServicerContext) -> empty_pb2.Empty:
-        state = self._inputs(request.properties)
+        secret: set[str] = set()
+        state = self._inputs(request.properties, secret)
         self._run(
             context,
             "delete",
             lambda: lifecycle.delete(self._client(state.get("account_id")), request.id),
             request.timeout,
+            self._hidden(state, secret),
         )
         return empty_pb2.Empty()
 
     def Read(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Refresh (id + state: gone means an empty id) or import (id alone: gone is an error)."""
-        state = self._inputs(request.properties)
+        secret: set[str] = set()  # secret in the old state or the old inputs: stays secret in both
+        state, old_inputs = self._inputs(request.properties, secret), self._inputs(request.inputs, secret)
+        hidden = self._hidden(state, secret) + self._hidden(old_inputs, secret)
         importing = not state
         subscription_id, account = lifecycle.parse_import_id(request.id) if importing else (request.id, None)
 
@@ -256,10 +290,12 @@ class BandwidthProvider(provider_pb2_grpc.ResourceProviderServicer):
                 return lifecycle.import_(client, subscription_id)
             return lifecycle.read(client, subscription_id, state)
 
-        outcome = self._run(context, "import" if importing else "refresh", read, request.timeout)
+        outcome = self._run(context, "import" if importing else "refresh", read, request.timeout, hidden)
         if outcome is None:
             return provider_pb2.ReadResponse(id="")
-        self._report(request.urn, outcome)
+        self._report(request.urn, outcome, hidden + self._hidden(outcome.outputs, secret))
         return provider_pb2.ReadResponse(
-            id=outcome.subscription_id, properties=self._struct(outcome.outputs), inputs=self._struct(outcome.inputs)
+            id=outcome.subscription_id,
+            properties=self._struct(outcome.outputs, secret),
+            inputs=self._struct(outcome.inputs, secret),
         )

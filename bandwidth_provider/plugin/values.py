@@ -14,6 +14,7 @@ from typing import Any
 from google.protobuf import struct_pb2
 
 from ..core.fields import BY_WIRE
+from ..spec import shown
 
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -115,3 +116,26 @@ def encode(values: Mapping[str, Any], secrets: Iterable[str] = ()) -> struct_pb2
         wrapped = _secret(value) if key in secret_keys and value is not None else _value(value)
         struct.fields[key].CopyFrom(wrapped)
     return struct
+
+
+#: Shorter strings are not searched for in messages: they would match ordinary words and numbers.
+REDACT_MIN = 4
+
+
+def secret_values(plain: Mapping[str, Any], secrets: Iterable[str]) -> list[str]:
+    """The values of the properties (wire names) that arrived secret, as strings worth hiding in messages."""
+    out = []
+    for key in secrets:
+        value = plain.get(key)
+        if isinstance(value, str) and len(value) >= REDACT_MIN:
+            out.append(value)
+    return out
+
+
+def redact(message: str, hidden: Iterable[str]) -> str:
+    """`message` with every value in `hidden` (and the forms messages quote it in) replaced by `[secret]`."""
+    for value in sorted(hidden, key=len, reverse=True):
+        for form in (shown(value), shown(value, quote=False), repr(value), value):
+            if len(form) >= REDACT_MIN:
+                message = message.replace(form, "[secret]")
+    return message
