@@ -22,13 +22,18 @@ DEFAULT_TOKEN_TTL = 3600
 
 
 def _basic(header: str) -> tuple[str, str] | None:
-    """`user:password` from a Basic header, decoded as UTF-8 (RFC 7617 charset), as our client encodes it."""
+    """`user:password` from a Basic header, decoded as UTF-8 (RFC 7617 charset), as our client encodes it.
+
+    None for anything else, like any wrong credential: a value that is not ASCII base64 (http.server
+    hands header bytes over as Latin-1), or one that decodes to bytes that are not UTF-8.
+    """
     scheme, _, value = header.strip().partition(" ")
-    if scheme.lower() != "basic" or not value.strip():
+    value = value.strip()
+    if scheme.lower() != "basic" or not value or not value.isascii():
         return None
     try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
     user, sep, password = decoded.partition(":")
     return (user, password) if sep else None

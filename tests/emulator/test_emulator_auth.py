@@ -158,3 +158,61 @@ def test_bearer_and_basic_are_equivalent(two_accounts: Emulator) -> None:
     sid = created_id(requests.post(_url(emu), data=subscription_xml(), auth=("emulator", "emulator")))
     deleted = requests.delete(f"{_url(emu)}/{sid}", headers={"Authorization": f"Bearer {token}"})
     assert deleted.status_code == 200
+
+
+def _basic_utf8(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+#: Authorization values whose base64 is not ASCII, or decodes to bytes that are not UTF-8 (issue 14 item 6).
+HOSTILE_BASIC: list[bytes] = [
+    b"Basic \xc3\xa9\xc3\xa9",  # UTF-8 letters where the base64 goes
+    b"Basic \xff\xfe\xfd",  # Latin-1 bytes
+    b"Basic d\xe9adbeef",
+    b"Bearer \xff\xfe",
+    b"Basic " + base64.b64encode(b"\xff\xfe:\x80"),  # not UTF-8 at all
+    b"Basic " + base64.b64encode(b"\xed\xa0\x80:x"),  # an encoded surrogate (invalid UTF-8)
+    b"Basic " + base64.b64encode("\u00e9mulateur:p\u00e4ss".encode("latin-1")),  # Latin-1 credentials
+    b"Basic " + base64.b64encode(b"cid-1:csecret-1\xc3"),  # a truncated UTF-8 sequence
+]
+
+
+def test_hostile_basic_headers_are_401_without_a_traceback(
+    two_accounts: Emulator, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    emu = two_accounts
+    caplog.set_level("DEBUG", logger="bandwidth_provider")
+    for header in HOSTILE_BASIC:
+        for _ in range(2):  # every such request, not just the first
+            api = requests.get(_url(emu), headers={"Authorization": header})
+            assert (api.status_code, api.content) == (401, b""), header
+            assert api.headers["WWW-Authenticate"] == 'Basic realm="Bandwidth"'
+            token = requests.post(
+                emu.token_url, data={"grant_type": "client_credentials"}, headers={"Authorization": header}
+            )
+            assert token.status_code == 401, header
+            assert token.json()["error"] == "invalid_client"
+            assert token.headers["WWW-Authenticate"] == 'Basic realm="oauth2", charset="UTF-8"'
+    assert [r for r in caplog.records if r.exc_info or r.levelno >= 30] == []
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err and "Traceback" not in caplog.text
+    assert emu.state()["counts"]["subscriptions"] == 0
+
+
+def test_utf8_basic_credentials_still_work() -> None:
+    with Emulator(
+        accounts=((ACCOUNT, "\u00e9mulateur", "p\u00e4ssw\u00f6rd-\u2603"),),
+        oauth_clients=(("cl\u00efent", "s\u00e9cret-\u00fc", ACCOUNT),),
+    ) as emu:
+        user = requests.get(
+            _url(emu), headers={"Authorization": _basic_utf8("\u00e9mulateur", "p\u00e4ssw\u00f6rd-\u2603")}
+        )
+        assert user.status_code == 200
+        issued = requests.post(
+            emu.token_url,
+            data={"grant_type": "client_credentials"},
+            headers={"Authorization": _basic_utf8("cl\u00efent", "s\u00e9cret-\u00fc")},
+        )
+        assert issued.status_code == 200
+        bearer = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+        assert requests.get(_url(emu), headers=bearer).status_code == 200
