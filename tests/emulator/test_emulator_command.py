@@ -185,3 +185,41 @@ def test_usage_errors_exit_2_without_echoing_values(args: list[str]) -> None:
     )
     assert result.returncode == 2
     assert "S3cret" not in result.stderr and "S3cret" not in result.stdout
+
+
+def test_command_db_tokens_end_when_their_client_credentials_change(launch: type[Running], tmp_path: Path) -> None:
+    """Issue 14 item 7: with --db, a restart that rotates a client's secret or moves it ends its old tokens."""
+    db = str(tmp_path / "state.sqlite")
+    accounts = ("--account", "9900000:emulator:emulator", "--account", "9900001:other:other-pw")
+
+    def start(client: str) -> tuple[Running, str]:
+        running = launch("--port", "0", "--db", db, *accounts, "--oauth-client", client)
+        return running, running.ready().group(1)
+
+    def token(api_url: str, secret: str) -> dict[str, str]:
+        issued = requests.post(
+            api_url + "/v1/oauth2/token", data={"grant_type": "client_credentials"}, auth=("cid", secret)
+        )
+        assert issued.status_code == 200
+        return {"Authorization": f"Bearer {issued.json()['access_token']}"}
+
+    def status(api_url: str, account: str, bearer: dict[str, str]) -> int:
+        return requests.get(f"{api_url}/accounts/{account}/subscriptions", headers=bearer).status_code
+
+    running, api_url = start("cid:secret-1:9900000")
+    first = token(api_url, "secret-1")
+    assert running.stop()[0] == 0
+    running, api_url = start("cid:secret-1:9900000")  # unchanged credentials: the token still acts
+    assert status(api_url, "9900000", first) == 200
+    assert running.stop()[0] == 0
+    running, api_url = start("cid:secret-2:9900000")  # rotated secret
+    assert status(api_url, "9900000", first) == 401
+    second = token(api_url, "secret-2")
+    assert status(api_url, "9900000", second) == 200
+    assert running.stop()[0] == 0
+    running, api_url = start("cid:secret-2:9900001")  # same secret, moved to another account
+    assert status(api_url, "9900000", second) == 401
+    assert status(api_url, "9900001", second) == 401
+    assert status(api_url, "9900001", token(api_url, "secret-2")) == 200
+    code, out, err = running.stop()
+    assert code == 0 and "Traceback" not in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from bandwidth_provider.emulator.control import is_loopback
 from .helpers import ACCOUNT, created_id, ids, one, subscription_xml
 
 SECRET = "cb-pass-Zq81"
+OTHER_ACCOUNT = "9900001"
 
 
 def test_state_never_contains_secrets() -> None:
@@ -131,6 +133,45 @@ def test_restart_with_new_credentials_revokes_old_ones(tmp_path: Path) -> None:
         url = f"{second.api_url}/accounts/{ACCOUNT}/subscriptions"
         assert requests.get(url, auth=("emulator", "emulator")).status_code == 401
         assert len(ids(requests.get(url, auth=("new-user", "new-pass")))) == 1
+
+
+@pytest.mark.parametrize(
+    ("secret", "account"),
+    [("cs-rotated", ACCOUNT), ("cs", OTHER_ACCOUNT), ("cs-rotated", OTHER_ACCOUNT)],
+    ids=["rotated-secret", "moved-account", "both"],
+)
+def test_restart_with_changed_client_credentials_ends_old_tokens(tmp_path: Path, secret: str, account: str) -> None:
+    """Issue 14 item 7: a token issued under old client credentials stops acting once they change."""
+    db = str(tmp_path / "emulator.sqlite")
+    accounts = ((ACCOUNT, "emulator", "emulator"), (OTHER_ACCOUNT, "other", "other-pw"))
+    with Emulator(db=db, accounts=accounts, oauth_clients=(("cid", "cs", ACCOUNT),)) as first:
+        issued = requests.post(first.token_url, data={"grant_type": "client_credentials"}, auth=("cid", "cs"))
+        old = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+        assert requests.get(f"{first.api_url}/accounts/{ACCOUNT}/subscriptions", headers=old).status_code == 200
+    with Emulator(db=db, accounts=accounts, oauth_clients=(("cid", secret, account),)) as second:
+        for target in (ACCOUNT, OTHER_ACCOUNT):
+            refused = requests.get(f"{second.api_url}/accounts/{target}/subscriptions", headers=old)
+            assert (refused.status_code, refused.content) == (401, b"")
+        fresh = requests.post(second.token_url, data={"grant_type": "client_credentials"}, auth=("cid", secret))
+        bearer = {"Authorization": f"Bearer {fresh.json()['access_token']}"}
+        assert requests.get(f"{second.api_url}/accounts/{account}/subscriptions", headers=bearer).status_code == 200
+    with Emulator(db=db, accounts=accounts, oauth_clients=(("cid", "cs", ACCOUNT),)) as third:
+        # switching back to the first credentials does not revive tokens issued under them
+        assert requests.get(f"{third.api_url}/accounts/{ACCOUNT}/subscriptions", headers=old).status_code == 401
+
+
+def test_tokens_from_a_database_without_credential_binding_are_dropped(tmp_path: Path) -> None:
+    """A --db file written before tokens were bound to their client's credentials keeps no usable token."""
+    db = str(tmp_path / "emulator.sqlite")
+    with Emulator(db=db, oauth_clients=(("cid", "cs", ACCOUNT),)) as first:
+        issued = requests.post(first.token_url, data={"grant_type": "client_credentials"}, auth=("cid", "cs"))
+        old = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+    with sqlite3.connect(db) as conn:  # the previous layout: no record of the credentials a token came from
+        conn.execute("ALTER TABLE tokens DROP COLUMN client_salt")
+    with Emulator(db=db, oauth_clients=(("cid", "cs", ACCOUNT),)) as second:
+        assert requests.get(f"{second.api_url}/accounts/{ACCOUNT}/subscriptions", headers=old).status_code == 401
+        fresh = requests.post(second.token_url, data={"grant_type": "client_credentials"}, auth=("cid", "cs"))
+        assert fresh.status_code == 200
 
 
 def test_one_api_user_for_several_accounts() -> None:

@@ -23,6 +23,7 @@ from .subscriptions import SCHEMA as _SUBSCRIPTIONS
 from .subscriptions import StoredSubscription, SubscriptionTable
 from .tokens import SCHEMA as _TOKENS
 from .tokens import TokenTable, token_digest
+from .tokens import migrate as _migrate_tokens
 
 __all__ = ["SCHEMA_VERSION", "Delivery", "Store", "StoreClosed", "StoredSubscription", "token_digest"]
 
@@ -34,7 +35,9 @@ class Store(AccountTables, TokenTable, SubscriptionTable, DeliveryTable, Request
     """Thread-safe persistence for everything the emulator remembers."""
 
     def __init__(self, path: str = ":memory:") -> None:
-        super().__init__(path, _ACCOUNTS + _TOKENS + _SUBSCRIPTIONS + _REQUESTS + _DELIVERIES)
+        super().__init__(
+            path, _ACCOUNTS + _TOKENS + _SUBSCRIPTIONS + _REQUESTS + _DELIVERIES, migrations=(_migrate_tokens,)
+        )
 
     def counts(self) -> dict[str, int]:
         with self._tx() as db:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .db import Database
+from .tokens import forget_stale_tokens
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -26,6 +27,16 @@ def secret_digest(salt: bytes, secret: str) -> bytes:
     return hashlib.sha256(salt + secret.encode("utf-8")).digest()
 
 
+def _client_credentials(previous: tuple[str, bytes, bytes] | None, secret: str, account_id: str) -> tuple[bytes, bytes]:
+    """(salt, digest) for a client: the stored ones when secret and account are unchanged, else fresh ones."""
+    if previous is not None:
+        old_account, salt, digest = previous
+        if old_account == account_id and hmac.compare_digest(secret_digest(salt, secret), digest):
+            return salt, digest
+    salt = os.urandom(16)
+    return salt, secret_digest(salt, secret)
+
+
 class AccountTables(Database):
     """The `accounts` (API users) and `oauth_clients` tables."""
 
@@ -36,8 +47,17 @@ class AccountTables(Database):
 
         One API user may be listed for several accounts (a user with access to sub-accounts); an
         account appears once, with the last credentials given for it.
+
+        An OAuth2 client configured with the same secret and account as before keeps its row (and so
+        its tokens); any other change gives it a fresh salt, and the tokens of its old credentials go.
         """
         with self._tx() as db:
+            previous = {
+                str(cid): (str(acct), bytes(salt), bytes(digest))
+                for cid, acct, salt, digest in db.execute(
+                    "SELECT client_id, account_id, salt, digest FROM oauth_clients"
+                )
+            }
             db.execute("DELETE FROM accounts")
             db.execute("DELETE FROM oauth_clients")
             for account_id, username, password in accounts:
@@ -47,11 +67,12 @@ class AccountTables(Database):
                     (account_id, username, salt, secret_digest(salt, password)),
                 )
             for client_id, secret, account_id in oauth_clients:
-                salt = os.urandom(16)
+                salt, digest = _client_credentials(previous.get(client_id), secret, account_id)
                 db.execute(
                     "INSERT OR REPLACE INTO oauth_clients (client_id, account_id, salt, digest) VALUES (?, ?, ?, ?)",
-                    (client_id, account_id, salt, secret_digest(salt, secret)),
+                    (client_id, account_id, salt, digest),
                 )
+            forget_stale_tokens(db)
 
     def verify_user(self, username: str, password: str) -> frozenset[str]:
         """The accounts this API user may act for with this password (empty when none)."""
