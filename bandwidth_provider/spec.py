@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import catalog
+from .display import shown as shown  # re-exported: the core quotes values with spec.shown
 from .errors import Problem, SpecError
 
 #: Input names, in the order users read them; also the keys stored as Pulumi outputs.
@@ -45,58 +46,10 @@ _EMAIL = re.compile(r"^[^@\s<>()\[\]\\,;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _PEM_BEGIN = "-----BEGIN CERTIFICATE-----"
 _PEM_END = "-----END CERTIFICATE-----"
-#: How much of a user value a message quotes; longer values are cut (a 2 MB input is not echoed back).
-SHOWN_LIMIT = 60
-_TOKENS = re.compile(r"(\s+)")
-_QUERY_START = re.compile(r"[?#]")
 #: Characters an id must not contain: it becomes one URL path segment (`.../subscriptions/<id>`).
 _ID_FORBIDDEN = re.compile(r"[/?#\\%\s]")
 _ID_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"})
 MAX_ID_LENGTH = 128
-
-
-def shown(value: object, limit: int = SHOWN_LIMIT, *, quote: bool = True) -> str:
-    """A user value fit for a message: URL credentials and query strings masked, long text cut.
-
-    Pulumi masks only stack-config secrets in error lines, so anything a message quotes is shown as is;
-    containers are never quoted (a secret may hide inside), only named by type.
-    """
-    if value is None or isinstance(value, (bool, float)):
-        return repr(value)
-    if isinstance(value, int):
-        return repr(value) if value.bit_length() <= 64 else "an integer too large to show"
-    if not isinstance(value, str):
-        return f"a {type(value).__name__}"
-    text = _mask_urls(value)
-    if len(text) > limit:
-        text = f"{text[:limit]}... ({len(value)} characters)"
-    return repr(text) if quote else text
-
-
-def _mask_urls(text: str) -> str:
-    """Replace `user:password@` in every URL by `***@` and drop query strings and fragments (linear time)."""
-    return "".join(_mask_url_token(token) for token in _TOKENS.split(text))
-
-
-def _mask_url_token(token: str) -> str:
-    first = token.find("://")
-    if first == -1:
-        return token
-    query = _QUERY_START.search(token, first + 3)
-    head, tail = (token[: query.start()], query.group() + "...") if query else (token, "")
-    parts: list[str] = []
-    pos = 0
-    while (found := head.find("://", pos)) != -1:
-        start = found + 3
-        end = head.find("/", start)
-        end = len(head) if end == -1 else end
-        authority = head[start:end]
-        if "@" in authority:
-            authority = "***@" + authority.rsplit("@", 1)[1]
-        parts.append(head[pos:start] + authority)
-        pos = end
-    parts.append(head[pos:])
-    return "".join(parts) + tail
 
 
 def id_problem(value: object) -> str | None:

@@ -22,7 +22,8 @@ import threading
 from types import FrameType
 from typing import Any
 
-from ..commands import one_line, seconds_type, shown
+from ..argtypes import seconds_type
+from ..display import one_line, shown_arg
 from .delivery import MAX_TIMEOUT
 from .emulator import DEFAULT_ACCOUNTS, Emulator
 
@@ -156,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
                 if exc.errno == errno.EADDRINUSE
                 else "check --host"
             )
-            where = shown(f"{args.host}:{args.port}", quote=False)
+            where = shown_arg(f"{args.host}:{args.port}", quote=False)
             print(f"error: cannot listen on {where}: {exc.strerror or exc}; {fix}", file=sys.stderr)
             return 1
         except sqlite3.Error as exc:

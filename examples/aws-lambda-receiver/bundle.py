@@ -15,7 +15,18 @@ HERE = Path(__file__).resolve().parent
 KIT_DIR = Path(bandwidth_provider.__file__).resolve().parent
 #: The webhooks module and its pure-Python siblings. Neither Pulumi nor requests is needed at run
 #: time; lxml comes from the layer.
-KIT_MODULES = ("__init__.py", "catalog.py", "errors.py", "spec.py", "wire.py", "webhooks.py")
+KIT_MODULES = (
+    "__init__.py",
+    "catalog.py",
+    "display.py",
+    "errors.py",
+    "spec.py",
+    "wire.py",
+    "webhooks/__init__.py",
+    "webhooks/adapters.py",
+    "webhooks/duplicates.py",
+    "webhooks/receiver.py",
+)
 
 
 def function_code() -> pulumi.AssetArchive:

@@ -162,7 +162,7 @@ def test_export_compiles_and_adopts_everything(
 
 
 def test_export_to_stdout_with_hostile_values() -> None:
-    from bandwidth_provider.commands import render_program
+    from bandwidth_provider.cli.export import render_program
     from bandwidth_provider.wire import RemoteSubscription
 
     subs = [

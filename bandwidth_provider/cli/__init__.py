@@ -1,5 +1,11 @@
 """`bandwidth-subscriptions` (also `python -m bandwidth_provider`): one entry point, one module per command.
 
+    emulator   bandwidth_provider/emulator/server.py   run the local emulator
+    trigger    cli/trigger.py                           send one test notification to a receiver
+    list       cli/listing.py                           show an account's subscriptions
+    export     cli/export.py                            write a Pulumi program adopting them
+    shared:    cli/options.py (connection flags, failure wording), cli/output.py (errors, exit codes)
+
 Each command module exposes `add_parser(subparsers)`, which registers the subcommand and sets
 `func(args) -> int`. Modules are imported here only, so `import bandwidth_provider` stays light.
 """
@@ -13,16 +19,16 @@ from collections.abc import Sequence
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import commands
-    from .emulator import server
+    from ..emulator import server
+    from . import export, listing, trigger
 
     parser = argparse.ArgumentParser(
         prog="bandwidth-subscriptions",
         description="Bandwidth callback subscriptions: local emulator, test notifications, listing and export.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    server.add_parser(subparsers)
-    commands.add_parsers(subparsers)
+    for command in (server, trigger, listing, export):
+        command.add_parser(subparsers)
     for sub in subparsers.choices.values():
         sub.set_defaults(command_parser=sub)  # so a stray flag is reported with that command's usage
     return parser
@@ -49,7 +55,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `list | head`: the reader left; no traceback when Python flushes stdout at exit
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
