@@ -132,7 +132,9 @@ class SubscriptionProvider(ResourceProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """DELETE; an already-deleted subscription is success (destroy must converge)."""
-        lifecycle.delete(self._client(props.get("account_id")), id_)
+        props = _plain(props)
+        for note in lifecycle.delete(self._client(props.get("account_id")), id_, props):
+            pulumi.log.info(note)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """GET; 404 (Bandwidth's own) means gone. Live values normalised like check's; write-only kept."""

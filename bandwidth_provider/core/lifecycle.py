@@ -11,6 +11,11 @@ Replacement and adoption (docs/pulumi-engine.md):
   that follows this same create's own ambiguous POST is taken over (it is our own POST that landed).
 - `adopt_id` is honoured only while the resource does not own that id yet: when this process has just
   deleted it (a delete-before-replace of the adopting resource), create POSTs a new subscription.
+- A create-before-delete replacement (an engine-started one without delete-before-replace) adopts the
+  id the old resource still holds; the engine then deletes the old resource. This process remembers
+  every id a create adopted, so that Delete leaves the subscription alone: the new resource tracks it.
+- After an ambiguous POST only a subscription absent from the list taken before the POST can be ours;
+  one that was already there is refused exactly like a plain 409.
 """
 
 from __future__ import annotations
@@ -53,6 +58,16 @@ ROTATION_HINT = (
 _DELETED: set[tuple[str, str]] = set()
 _DELETED_LOCK = threading.Lock()
 _DELETED_LIMIT = 100_000
+# (account, id) -> what each create that adopted it in this process returned, oldest first (see delete).
+_ADOPTED: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+#: Outputs that tell one resource's state from another's (the password is never kept in memory here).
+_FINGERPRINT = (
+    "subscription_id",
+    "expires_at",
+    "status",
+    "account_id",
+    *(name for name in SPEC_FIELDS if name != "callback_password"),
+)
 
 
 class NotFoundOnImport(BandwidthError):
@@ -99,6 +114,47 @@ def _deleted_here(account: str, subscription_id: str) -> bool:
         return (account, subscription_id) in _DELETED
 
 
+def _fingerprint(state: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The outputs that identify one resource's state; numbers compared by value (the engine sends doubles)."""
+    return tuple(int(v) if isinstance(v, float) and v.is_integer() else v for v in (state.get(k) for k in _FINGERPRINT))
+
+
+def _remember_adopted(account: str, subscription_id: str, state: Mapping[str, Any]) -> None:
+    with _DELETED_LOCK:
+        if len(_ADOPTED) >= _DELETED_LIMIT:
+            _ADOPTED.clear()
+        _ADOPTED.setdefault((account, subscription_id), []).append(_fingerprint(state))
+
+
+def _restate_adopted(account: str, subscription_id: str, state: Mapping[str, Any]) -> None:
+    """A refresh or update of an adopted id in this process: the adopter's state is now this."""
+    with _DELETED_LOCK:
+        claims = _ADOPTED.get((account, subscription_id))
+        if claims:
+            claims[-1] = _fingerprint(state)
+
+
+def _owned_by_an_adopter(account: str, subscription_id: str, state: Mapping[str, Any] | None) -> bool:
+    """Whether a delete of this id is the old owner's, after a create in this process adopted the id.
+
+    One `pulumi up` is one provider process, and the engine never deletes in one deployment what it
+    created in it: so a delete that follows an adopting create is the old resource's (create-before-delete
+    replacement, or a removed resource whose id another one adopted). Only when one process serves
+    several deployments (test harnesses) can the adopter itself be deleted later: its state is then
+    exactly what the one adopting create returned, and the delete goes ahead.
+    """
+    key = (account, subscription_id)
+    with _DELETED_LOCK:
+        claims = _ADOPTED.get(key)
+        if not claims:
+            return False
+        if len(claims) == 1 and state is not None and _fingerprint(state) == claims[0]:
+            del _ADOPTED[key]
+            return False
+        _ADOPTED[key] = claims[-1:]  # the latest adopter owns it now
+        return True
+
+
 def _rejected(exc: APIError) -> APIError:
     """The same error, its message extended with what to do after a credential rotation (no secret)."""
     exc.args = (f"{exc}: {ROTATION_HINT}",)
@@ -121,6 +177,8 @@ def create(client: DashboardClient, inputs: Mapping[str, Any]) -> Outcome:
     live = _adopt(client, adopt_id, spec) if adopt_id else _post_once(client, spec, outcome.warnings)
     outcome.subscription_id = live.subscription_id
     outcome.outputs = outputs(inputs, client.account_id, live, spec)
+    if adopt_id:
+        _remember_adopted(client.account_id, live.subscription_id, outcome.outputs)
     return outcome
 
 
@@ -144,6 +202,7 @@ def _post_once(client: DashboardClient, spec: SubscriptionSpec, warnings: list[s
     meanwhile makes the re-POST answer 409, and that 409 (after our own ambiguous write) is the one
     case where an existing subscription is taken over.
     """
+    before = client.find_matching(spec)  # what cannot be ours, should the POST turn out ambiguous
     ambiguous = False
     for attempt in range(1, RECONCILE_ATTEMPTS + 1):
         try:
@@ -156,6 +215,8 @@ def _post_once(client: DashboardClient, spec: SubscriptionSpec, warnings: list[s
             if attempt == RECONCILE_ATTEMPTS:
                 raise
         existing = client.find_matching(spec)
+        if existing is not None and before is not None and existing.subscription_id == before.subscription_id:
+            raise _duplicate(client, spec, existing) from None
         if existing is not None:
             warnings.append(f"subscription {existing.subscription_id} was created despite an error; taking it over")
             client.update_subscription(existing.subscription_id, spec)
@@ -165,12 +226,15 @@ def _post_once(client: DashboardClient, spec: SubscriptionSpec, warnings: list[s
     )
 
 
-def _duplicate(client: DashboardClient, spec: SubscriptionSpec) -> BandwidthError:
-    """The error for a plain 409: which subscription is in the way and how to adopt it instead."""
-    try:
-        existing = client.find_matching(spec)
-    except BandwidthError:
-        existing = None
+def _duplicate(
+    client: DashboardClient, spec: SubscriptionSpec, existing: RemoteSubscription | None = None
+) -> BandwidthError:
+    """The error for a 409 (or a match that predates our POST): which subscription is in the way, how to adopt it."""
+    if existing is None:
+        try:
+            existing = client.find_matching(spec)
+        except BandwidthError:
+            existing = None
     names = ("order_type", "event_type", "order_id")
     target = " ".join(f"{k}={shown(v)}" for k, v in zip(names, spec.target, strict=True) if v)
     found = f"subscription {existing.subscription_id}" if existing else "a subscription"
@@ -201,13 +265,23 @@ def update(client: DashboardClient, id_: str, olds: Mapping[str, Any], news: Map
         raise _rejected(exc) from None
     live = RemoteSubscription(subscription_id=id_, expiry=spec.expiry, status=olds.get("status"))
     outcome = Outcome(id_, outputs(news, client.account_id, live, spec))
+    _restate_adopted(client.account_id, id_, outcome.outputs)
     if renewal_due(olds, news) is not None:
         outcome.notes.append(f"subscription {id_}: renewed; expires at {outcome.outputs['expires_at']}")
     return outcome
 
 
-def delete(client: DashboardClient, id_: str) -> None:
-    """DELETE; an already-deleted subscription is success (destroy must converge)."""
+def delete(client: DashboardClient, id_: str, state: Mapping[str, Any] | None = None) -> list[str]:
+    """DELETE; an already-deleted subscription is success (destroy must converge). Returns notes.
+
+    `state` is the resource's stored outputs. A subscription that a create in this process adopted is
+    not deleted for its old owner: the adopting resource tracks it now (`_owned_by_an_adopter`).
+    """
+    if _owned_by_an_adopter(client.account_id, id_, state):
+        return [
+            f"subscription {id_} was not deleted: the replacement (or another resource) adopted it with "
+            "adopt_id and manages it now"
+        ]
     try:
         client.delete_subscription(id_)
     except NotFoundError:
@@ -215,6 +289,7 @@ def delete(client: DashboardClient, id_: str) -> None:
     except (AuthenticationError, PermissionDeniedError) as exc:
         raise _rejected(exc) from None
     _remember_deleted(client.account_id, id_)
+    return []
 
 
 # ---------------------------------------------------------------------- read / import
@@ -271,7 +346,9 @@ def read(client: DashboardClient, id_: str, state: Mapping[str, Any]) -> Outcome
         return None
     except (AuthenticationError, PermissionDeniedError) as exc:
         raise _rejected(exc) from None
-    return _as_read(client, id_, live, state)
+    outcome = _as_read(client, id_, live, state)
+    _restate_adopted(client.account_id, id_, outcome.outputs)
+    return outcome
 
 
 def _as_read(client: DashboardClient, id_: str, live: RemoteSubscription, state: Mapping[str, Any]) -> Outcome:

@@ -267,13 +267,14 @@ class BandwidthProvider(provider_pb2_grpc.ResourceProviderServicer):
     def Delete(self, request: Any, context: grpc.ServicerContext) -> empty_pb2.Empty:
         secret: set[str] = set()
         state = self._inputs(request.properties, secret)
-        self._run(
+        notes = self._run(
             context,
             "delete",
-            lambda: lifecycle.delete(self._client(state.get("account_id")), request.id),
+            lambda: lifecycle.delete(self._client(state.get("account_id")), request.id, state),
             request.timeout,
             self._hidden(state, secret),
         )
+        self._report(request.urn, lifecycle.Outcome(request.id, {}, notes=notes))
         return empty_pb2.Empty()
 
     def Read(self, request: Any, context: grpc.ServicerContext) -> Any:
