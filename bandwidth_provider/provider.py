@@ -33,6 +33,7 @@ from pulumi.runtime import rpc
 from . import logs
 from .client import DashboardClient
 from .core import lifecycle, plan
+from .core.advice import explained
 from .core.fields import INPUT_NAMES, OUTPUT_NAMES, WRITE_ONLY_NAMES
 from .errors import BandwidthError
 from .settings import SOURCES, Settings
@@ -120,26 +121,31 @@ class SubscriptionProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         """POST (or take over `adopt_id`); ambiguous failures are reconciled, plain 409s refused."""
-        outcome = lifecycle.create(self._client(props.get("account_id")), props)
+        with explained():
+            outcome = lifecycle.create(self._client(props.get("account_id")), props)
         _report(outcome)
         return CreateResult(outcome.subscription_id, outcome.outputs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Full PUT (the API replaces every field, so credentials are re-sent); complete outputs."""
-        outcome = lifecycle.update(self._client(news.get("account_id")), id_, _plain(olds), news)
+        with explained():
+            outcome = lifecycle.update(self._client(news.get("account_id")), id_, _plain(olds), news)
         _report(outcome)
         return UpdateResult(outcome.outputs)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """DELETE; an already-deleted subscription is success (destroy must converge)."""
         props = _plain(props)
-        for note in lifecycle.delete(self._client(props.get("account_id")), id_, props):
+        with explained():
+            notes = lifecycle.delete(self._client(props.get("account_id")), id_, props)
+        for note in notes:
             pulumi.log.info(note)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """GET; 404 (Bandwidth's own) means gone. Live values normalised like check's; write-only kept."""
         props = _plain(props)
-        outcome = lifecycle.read(self._client(props.get("account_id")), id_, props)
+        with explained():
+            outcome = lifecycle.read(self._client(props.get("account_id")), id_, props)
         if outcome is None:
             return ReadResult("", {})
         _report(outcome)

@@ -6,6 +6,7 @@ and secrets already unwrapped; they wrap secrets again on the way out.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -17,6 +18,18 @@ from ..spec import SPEC_FIELDS, id_problem, normalize_fields, shown, whole_numbe
 from .fields import REPLACE_NAMES
 
 IsUnknown = Callable[[object], bool]
+#: A Bandwidth account id is a number (9900000): checked offline, so a typo fails at preview, not at `up`.
+_ACCOUNT_ID = re.compile(r"[0-9]{1,20}")
+#: Where the stack's account comes from, as messages name it.
+ACCOUNT_SETTING = "bandwidth:accountId or BANDWIDTH_ACCOUNT_ID"
+
+
+def account_problem(value: object) -> str | None:
+    """Why `value` is not a Bandwidth account id (digits only), or None when it is one."""
+    problem = id_problem(value)
+    if problem is None and not _ACCOUNT_ID.fullmatch(str(value)):
+        problem = f"{shown(value)} is not a Bandwidth account id: it must be digits only, such as 9900000"
+    return problem
 
 
 def now() -> datetime:
@@ -48,11 +61,11 @@ def expires_at(seconds: object, start: datetime | None = None) -> str | None:
 
 
 def _check_extras(news: Mapping[str, Any], out: dict[str, Any], problems: list[Problem], is_unknown: IsUnknown) -> None:
-    for name in ("account_id", "adopt_id"):
+    for name, rule in (("account_id", account_problem), ("adopt_id", id_problem)):
         value = news.get(name)
         if value is None:
             continue
-        problem = None if is_unknown(value) else id_problem(value)
+        problem = None if is_unknown(value) else rule(value)
         if problem is None:
             out[name] = value  # an unknown stays unknown: the plan must not guess the account
         else:
@@ -89,7 +102,11 @@ def check(
     out, problems = normalize_fields(news, is_unknown=is_unknown, max_expiry=catalog.RESOURCE_MAX_EXPIRY)
     _check_extras(news, out, problems, is_unknown)
     if news.get("account_id") is None:
-        out["account_id"] = default_account
+        problem = None if default_account is None else account_problem(default_account)
+        if problem is None:
+            out["account_id"] = default_account
+        else:
+            problems.append(Problem("account_id", f"the stack's account ({ACCOUNT_SETTING}): {problem}"))
     failed = {p.property for p in problems}
     return {k: v for k, v in out.items() if v is not None and k not in failed}, problems
 

@@ -20,7 +20,7 @@ from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, plugin_pb2, provid
 
 from .. import budget
 from ..client import DashboardClient
-from ..core import lifecycle as lifecycle
+from ..core import advice, lifecycle
 from ..core import plan as plan
 from ..core.fields import BY_NAME, FIELDS, SECRET_NAMES, from_wire, to_wire
 from ..errors import BandwidthError, ConfigurationError
@@ -107,7 +107,8 @@ class BandwidthProvider(provider_pb2_grpc.ResourceProviderServicer):
         try:
             yield
         except BandwidthError as exc:
-            context.abort(grpc.StatusCode.UNKNOWN, f"{what}: {values.redact(in_wire_names(str(exc)), hidden)}")
+            message = in_wire_names(str(advice.advised(exc)))
+            context.abort(grpc.StatusCode.UNKNOWN, f"{what}: {values.redact(message, hidden)}")
 
     def _run(
         self,
@@ -170,9 +171,14 @@ class BandwidthProvider(provider_pb2_grpc.ResourceProviderServicer):
         news = values.decode(request.news)
         failures = []
         try:
-            Settings.resolve({k: v for k, v in _config_from_wire(news).items() if not values.is_unknown(v)})
+            settings = Settings.resolve({k: v for k, v in _config_from_wire(news).items() if not values.is_unknown(v)})
         except ConfigurationError as exc:
             failures.append(provider_pb2.CheckFailure(property="timeout", reason=str(exc)))
+        else:
+            problem = None if settings.account_id is None else plan.account_problem(settings.account_id)
+            if problem is not None:
+                reason = f"{plan.ACCOUNT_SETTING}: {problem}"
+                failures.append(provider_pb2.CheckFailure(property="accountId", reason=reason))
         return provider_pb2.CheckResponse(inputs=request.news, failures=failures)
 
     def DiffConfig(self, request: Any, context: grpc.ServicerContext) -> Any:
