@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -160,3 +162,78 @@ def e2e_emulator() -> Iterator[Emulator]:
 @pytest.fixture
 def stack(tmp_path: Path, toolchain: Any, e2e_emulator: Emulator) -> Stack:
     return Stack(tmp_path, toolchain, e2e_emulator)
+
+
+# ---------------------------------------------------------------- a newcomer's fresh clone
+#
+# Tests that claim first use (tests/e2e/test_first_use.py, test_walkthroughs.py) start from `git clone` of
+# this repository's HEAD, with no bandwidth-plugin/venv and nothing primed, and run documented steps
+# literally in bash. The few rewrites they make are those tests/docs makes: the emulator's port 8765 becomes
+# a free one (several suites share the machine).
+
+
+def fresh_clone(dest: Path) -> Path:
+    """`git clone` of this repository's HEAD (commit first: the work tree is not what a newcomer gets)."""
+    proc = subprocess.run(
+        ["git", "clone", "--quiet", str(REPO_ROOT), str(dest)], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert not (dest / "bandwidth-plugin" / "venv").exists() and not (dest / ".venv").exists()
+    return dest
+
+
+def newcomer_env(toolchain: Any, home: Path) -> dict[str, str]:
+    """A shell a newcomer has: no Pulumi or Bandwidth settings, no pulumi on PATH, their own HOME.
+
+    The shared caches stay where they are, so nothing is downloaded again: the toolchain's build
+    (XDG_CACHE_HOME), pip's and npm's caches.
+    """
+    _module, bin_dir = toolchain
+    home.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "BANDWIDTH_", "VIRTUAL_ENV"))}
+    real_home = Path(os.environ.get("HOME", str(Path.home())))
+    bin_path = Path(bin_dir).resolve()
+    env["PATH"] = os.pathsep.join(
+        p
+        for p in env.get("PATH", "").split(os.pathsep)
+        if p and Path(p).resolve() != bin_path and Path(p).resolve() != Path(sys.prefix, "bin").resolve()
+    )
+    env.setdefault("XDG_CACHE_HOME", str(real_home / ".cache"))
+    env.setdefault("PIP_CACHE_DIR", str(Path(env["XDG_CACHE_HOME"]) / "pip"))
+    env.setdefault("npm_config_cache", str(real_home / ".npm"))
+    env.update(HOME=str(home), PULUMI_SKIP_UPDATE_CHECK="true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true")
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def as_run_here(script: str, port: int) -> str:
+    """A documented script with the emulator on `port` instead of 8765 (its default, so also named)."""
+    script = script.replace("8765", str(port))
+    return script.replace("bandwidth-subscriptions emulator ", f"bandwidth-subscriptions emulator --port {port} ")
+
+
+def run_script(script: str, cwd: Path, env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """Run documented lines in one `bash -e -x` (its own process group, ended afterwards with what it started)."""
+    proc = subprocess.Popen(
+        ["bash", "-e", "-x", "-c", script],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, "")
