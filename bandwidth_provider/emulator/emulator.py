@@ -20,6 +20,7 @@ from .delivery import Dispatcher
 from .faults import FaultBook
 from .httpd import EmulatorHTTPServer
 from .store import Store
+from .store.requestlog import MAX_LOGGED_REQUESTS, valid_limit
 
 DEFAULT_ACCOUNTS: tuple[tuple[str, str, str], ...] = (("9900000", "emulator", "emulator"),)
 
@@ -29,7 +30,8 @@ class Emulator:
 
     accounts: (account_id, username, password) API users; oauth_clients: (client_id, client_secret,
     account_id); db: ":memory:" or a SQLite file that survives restarts; validation_status: HTTP status
-    of POST validation errors (400, or 404 as the docs claim); delivery_timeout: per notification POST.
+    of POST validation errors (400, or 404 as the docs claim); delivery_timeout: per notification POST;
+    request_log_limit: how many of the newest API requests the request log keeps (docs/emulator.md).
     """
 
     def __init__(
@@ -44,9 +46,11 @@ class Emulator:
         delivery_timeout: float = 10.0,
         echo_public_key: bool = False,
         token_ttl: int = DEFAULT_TOKEN_TTL,
+        request_log_limit: int = MAX_LOGGED_REQUESTS,
     ) -> None:
         if validation_status not in (400, 404):
             raise ValueError("validation_status must be 400 or 404")
+        self.request_log_limit = valid_limit(request_log_limit)
         self._accounts = tuple((str(a), str(u), str(p)) for a, u, p in accounts)
         self._oauth_clients = tuple((str(c), str(s), str(a)) for c, s, a in oauth_clients)
         self.db = db
@@ -71,7 +75,7 @@ class Emulator:
     def start(self) -> Emulator:
         if self._server is not None:
             raise RuntimeError("emulator already started")
-        store = Store(self.db)
+        store = Store(self.db, request_log_limit=self.request_log_limit)
         try:
             store.configure_credentials(self._accounts, self._oauth_clients)
             clock = Clock(store)
@@ -92,6 +96,7 @@ class Emulator:
                 "delivery_timeout": self.delivery_timeout,
                 "delivery_budget": dispatcher.budget,
                 "token_ttl": self.token_ttl,
+                "request_log_limit": self.request_log_limit,
             }
             control = ControlPlane(store, clock, faults, dispatcher, connections, settings)
             server = EmulatorHTTPServer(

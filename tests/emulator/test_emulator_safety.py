@@ -1,5 +1,5 @@
 """Safe to leave running on a laptop: bounded request bodies, a control plane web pages cannot drive,
-400 (never 500) for odd ids and clock inputs, and an owner-only database file."""
+400 (never 500) for odd ids and clock inputs, an owner-only database file and a bounded request log."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import requests
 
 from bandwidth_provider.emulator import Emulator
 from bandwidth_provider.emulator.store import Delivery, Store
+from bandwidth_provider.emulator.store.requestlog import MAX_LOGGED_CHARS, MAX_LOGGED_REQUESTS
 
 from .helpers import ACCOUNT, created_id, error_of, one, subscription_xml
 
@@ -241,3 +242,66 @@ def test_statuses_from_an_older_database_never_show_the_reply(tmp_path: Path) ->
             requests.get(f"{emu.control_url}/state").text,
         ):
             assert "hunter2" not in text
+
+
+def test_request_log_keeps_the_newest_entries_and_cuts_long_texts() -> None:
+    """Issue 14 item 8: unauthenticated requests with 60 KiB paths and queries cannot grow the log without bound."""
+    with Emulator(request_log_limit=50) as emu, requests.Session() as session:
+        sent = 0
+        for round_ in range(30):
+            huge = f"{round_}-" + "x" * (60 * 1024)
+            for target, status in (
+                (f"{SUBS}?orderType={huge}", 401),  # refused for want of credentials, still logged
+                (f"{SUBS}/{huge}", 400),
+                (f"/api/accounts/{huge}/subscriptions", 400),
+                (f"/api/{huge}", 404),
+            ):
+                assert session.get(f"{emu.base_url}{target}").status_code == status
+                sent += 1
+        response = requests.get(f"{emu.control_url}/requests")
+        log = response.json()["requests"]
+        assert len(log) == 50 and emu.state()["counts"]["requests"] == 50
+        assert [entry["id"] for entry in log] == list(range(sent - 49, sent + 1))  # the newest, in order
+        assert {entry["status"] for entry in log} == {401, 400, 404}
+        for entry in log:
+            for key in ("path", "query", "account"):
+                assert entry[key] is None or len(entry[key]) <= MAX_LOGGED_CHARS + 1
+        assert any(entry["query"].endswith("\u2026") for entry in log)
+        assert len(response.content) < 50 * 2048  # the whole log, as the control plane serves it
+        assert emu.state()["settings"]["request_log_limit"] == 50
+        emu.reset()
+        assert emu.requests() == []  # "no request" stays provable after a reset
+        session.get(f"{emu.api_url}{PATH}", auth=("emulator", "emulator"))
+        assert [(e["method"], e["path"], e["status"]) for e in emu.requests()] == [("GET", SUBS, 200)]
+
+
+def test_request_log_default_bound_holds_entries_and_size() -> None:
+    """The documented default: the newest 10,000 entries, texts cut at 512 characters, size that stops growing."""
+    assert (MAX_LOGGED_REQUESTS, MAX_LOGGED_CHARS) == (10_000, 512)
+    store = Store()
+    path = "/api/" + "p" * (64 * 1024)
+    try:
+
+        def fill(count: int) -> None:
+            for _ in range(count):
+                store.log_request(
+                    time=0.0, method="GET", path=path, query="", status=401, account=None, connection=1, fault=None
+                )
+
+        fill(MAX_LOGGED_REQUESTS + 100)
+        log = store.requests()
+        assert len(log) == MAX_LOGGED_REQUESTS and log[0]["id"] == 101
+        assert {len(entry["path"]) for entry in log} == {MAX_LOGGED_CHARS + 1}
+        size = store.size_bytes()
+        assert size < 16 * 1024 * 1024
+        fill(MAX_LOGGED_REQUESTS)
+        assert store.counts()["requests"] == MAX_LOGGED_REQUESTS
+        assert store.size_bytes() <= size * 1.1  # freed pages are reused: the log does not keep growing
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("limit", [0, -1, 2.5, True, "10"])
+def test_request_log_limit_must_be_a_positive_whole_number(limit: object) -> None:
+    with pytest.raises(ValueError, match="request_log_limit must be a whole number"):
+        Emulator(request_log_limit=limit)  # type: ignore[arg-type]

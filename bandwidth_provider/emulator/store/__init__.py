@@ -5,7 +5,7 @@
     tokens         OAuth2 bearer tokens (by digest)
     subscriptions  subscriptions, duplicate detection, expiry, the status filter
     deliveries     delivery records
-    requestlog     the API request log
+    requestlog     the API request log (bounded: the newest entries, long texts cut)
 
 `Store` puts the tables together on one connection; `reset()` and `counts()` span several of them.
 """
@@ -17,8 +17,8 @@ from .accounts import AccountTables
 from .db import SCHEMA_VERSION, StoreClosed
 from .deliveries import SCHEMA as _DELIVERIES
 from .deliveries import Delivery, DeliveryTable
+from .requestlog import MAX_LOGGED_REQUESTS, RequestLog, valid_limit
 from .requestlog import SCHEMA as _REQUESTS
-from .requestlog import RequestLog
 from .subscriptions import SCHEMA as _SUBSCRIPTIONS
 from .subscriptions import StoredSubscription, SubscriptionTable
 from .tokens import SCHEMA as _TOKENS
@@ -34,7 +34,8 @@ _RESETTABLE = ("subscriptions", "requests", "deliveries")
 class Store(AccountTables, TokenTable, SubscriptionTable, DeliveryTable, RequestLog):
     """Thread-safe persistence for everything the emulator remembers."""
 
-    def __init__(self, path: str = ":memory:") -> None:
+    def __init__(self, path: str = ":memory:", *, request_log_limit: int = MAX_LOGGED_REQUESTS) -> None:
+        self.request_log_limit = valid_limit(request_log_limit)
         super().__init__(
             path, _ACCOUNTS + _TOKENS + _SUBSCRIPTIONS + _REQUESTS + _DELIVERIES, migrations=(_migrate_tokens,)
         )

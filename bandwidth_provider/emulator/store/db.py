@@ -89,6 +89,13 @@ class Database:
                 self._closed = True
                 self._db.close()
 
+    def size_bytes(self) -> int:
+        """The database's size in bytes (pages in use and free ones): what it occupies in memory or on disk."""
+        with self._tx() as db:
+            return int(db.execute("PRAGMA page_count").fetchone()[0]) * int(
+                db.execute("PRAGMA page_size").fetchone()[0]
+            )
+
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         with self._tx() as db:
             row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
