@@ -9,6 +9,7 @@ not one, refused at check (preview) instead of at `up`.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -168,3 +169,16 @@ def test_a_malformed_configured_account_fails_at_check_and_check_config(
     found = dynamic({"bandwidth:apiUrl": emulator.api_url}).check({}, ORDERS).failures
     assert [(f.property, f.reason) for f in found] == [("account_id", expected)]
     assert emulator.requests() == []
+
+
+def test_the_readme_quotes_these_messages_as_they_read() -> None:
+    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
+    for quoted in (
+        API_ADVICE,
+        "is the emulator (or API) running at http://127.0.0.1:8765?",
+        TOKEN_ADVICE.removeprefix("Check "),
+        "these credentials may not use account 9911111: check bandwidth:accountId (or BANDWIDTH_ACCOUNT_ID) and "
+        "the resource's account_id",
+        f"'99OOOOO' {DIGITS}",
+    ):
+        assert quoted in readme, quoted
