@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MAX_ECHO", "SHOWN_LIMIT", "one_line", "shown", "shown_arg", "strip_userinfo"]
+__all__ = ["MAX_ECHO", "SHOWN_LIMIT", "one_line", "redact_userinfo", "shown", "shown_arg", "strip_userinfo"]
 
 #: How much of a user value a message quotes; longer values are cut (a 2 MB input is not echoed back).
 SHOWN_LIMIT = 60
@@ -17,8 +17,11 @@ SHOWN_LIMIT = 60
 MAX_ECHO = 80
 _TOKENS = re.compile(r"(\s+)")
 _QUERY_START = re.compile(r"[?#]")
-#: The userinfo of anything URL-like (`//user:password@`), also in URLs our checks would not parse.
-_USERINFO = re.compile(r"(?<=//)[^/?#\s]*@")
+_AT = re.compile(r"@|%40", re.IGNORECASE)
+_SLASHES = re.compile(r"//|%2F%2F", re.IGNORECASE)
+_COLON = re.compile(r":|%3A", re.IGNORECASE)
+#: What may precede the `//` that opens an authority: punctuation (a quote, a bracket), then a scheme.
+_SCHEME = re.compile(r"[^\w%]*(?:[A-Za-z][A-Za-z0-9+.\-]*(?::|%3A))?", re.IGNORECASE)
 
 
 def shown(value: object, limit: int = SHOWN_LIMIT, *, quote: bool = True) -> str:
@@ -40,34 +43,57 @@ def shown(value: object, limit: int = SHOWN_LIMIT, *, quote: bool = True) -> str
 
 
 def _mask_urls(text: str) -> str:
-    """Replace `user:password@` in every URL by `***@` and drop query strings and fragments (linear time)."""
+    """`redact_userinfo` with `***@`, then query strings and fragments dropped (linear time)."""
     return "".join(_mask_url_token(token) for token in _TOKENS.split(text))
 
 
 def _mask_url_token(token: str) -> str:
+    token = _redact_token(token, "***@")
     first = token.find("://")
     if first == -1:
         return token
     query = _QUERY_START.search(token, first + 3)
-    head, tail = (token[: query.start()], query.group() + "...") if query else (token, "")
-    parts: list[str] = []
-    pos = 0
-    while (found := head.find("://", pos)) != -1:
-        start = found + 3
-        end = head.find("/", start)
-        end = len(head) if end == -1 else end
-        authority = head[start:end]
-        if "@" in authority:
-            authority = "***@" + authority.rsplit("@", 1)[1]
-        parts.append(head[pos:start] + authority)
-        pos = end
-    parts.append(head[pos:])
-    return "".join(parts) + tail
+    return token[: query.start()] + query.group() + "..." if query else token
+
+
+def _userinfo_span(token: str) -> tuple[int, int] | None:
+    """Where a userinfo may sit in one whitespace-free token: (start, end) of `user:password@`, or None.
+
+    It ends at the token's *last* `@` (or `%40`): a password may hold `/`, `?`, `#`, `@` or `:`, and a
+    URL parser would then take part of it for the host or the path. It starts after a leading
+    `scheme://` or `//` (`%3A%2F%2F` too); otherwise (`user:pw@host`, `user:/p//w@host`) at the
+    token's start, but only when a `:` precedes the `@`, so an e-mail address is left as it is.
+    """
+    ats = list(_AT.finditer(token))
+    if not ats:
+        return None
+    last = ats[-1]
+    slashes = _SLASHES.search(token, 0, last.start())
+    if slashes is not None and _SCHEME.fullmatch(token, 0, slashes.start()):
+        return slashes.end(), last.end()
+    if _COLON.search(token, 0, last.start()) is None:
+        return None
+    return 0, last.end()
+
+
+def _redact_token(token: str, replacement: str) -> str:
+    span = _userinfo_span(token)
+    return token if span is None else token[: span[0]] + replacement + token[span[1] :]
+
+
+def redact_userinfo(text: str, replacement: str = "***@") -> str:
+    """`text` with the userinfo of every URL-like word replaced, whatever the URL's shape.
+
+    The one rule every message path uses: `https://u:p/w?#d@host/x`, `htps://user:pw@host`,
+    `user:pw@host/api`, `//u:p@h` and their percent-encoded spellings all lose everything up to the
+    last `@`. A word with an `@` in its path or query loses more than its userinfo; never less.
+    """
+    return "".join(_redact_token(token, replacement) for token in _TOKENS.split(text))
 
 
 def strip_userinfo(text: str) -> str:
-    """`text` with every `user:password@` after a `//` removed."""
-    return _USERINFO.sub("", text)
+    """`text` with every `user:password@` of a URL-like word removed (`redact_userinfo` with nothing)."""
+    return redact_userinfo(text, "")
 
 
 def shown_arg(value: object, *, quote: bool = True) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import catalog
+from .display import redact_userinfo
 from .display import shown as shown  # re-exported: the core quotes values with spec.shown
 from .errors import Problem, SpecError
 
@@ -182,6 +183,8 @@ def _url_problem(url: str) -> str | None:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
+        if redact_userinfo(url) != url:  # the parser's complaint may quote part of a password ('/' in it)
+            return "must not embed credentials; use callback_username and callback_password"
         return f"cannot be parsed ({shown(str(exc))})"
     if parts.scheme not in ("http", "https"):
         return "scheme must be one of: https, http"

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from .. import catalog
 from ..argtypes import seconds_type
-from ..display import shown_arg
+from ..display import redact_userinfo, shown_arg
 from ..spec import canonical_choice
 from ..wire import NUMBER_LIST_TAGS, Notification, encode_notification
 from .options import canonical_order_type_arg
@@ -143,7 +143,7 @@ def build_notification(args: argparse.Namespace, now: datetime | None = None) ->
 def _check_trigger_args(args: argparse.Namespace) -> None:
     try:
         parts = urlsplit(args.to)
-        embedded = parts.username is not None or parts.password is not None
+        embedded = parts.username is not None or parts.password is not None or redact_userinfo(args.to) != args.to
         host, _ = parts.hostname, parts.port  # .port raises ValueError when not a number in range
     except ValueError:  # e.g. an unclosed IPv6 bracket or a bad port
         raise UsageError(f"--to must be an absolute http(s) URL, got {shown_arg(args.to)}") from None

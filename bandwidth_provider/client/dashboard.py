@@ -23,6 +23,7 @@ from requests.auth import AuthBase
 from .. import budget as _budget
 from .. import wire
 from ..budget import Budget
+from ..display import redact_userinfo
 from ..errors import (
     AmbiguousWriteError,
     APIError,
@@ -211,10 +212,10 @@ class DashboardClient:
         parts = urlsplit(self._api_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigurationError(
-                f"the API URL {clip_line(self._api_url, 200)!r} is not an absolute http(s) URL; set "
+                f"the API URL {clip_line(redact_userinfo(self._api_url), 200)!r} is not an absolute http(s) URL; set "
                 f"bandwidth:apiUrl (or BANDWIDTH_API_URL, --api-url), e.g. {DEFAULT_API_URL}"
             )
-        if parts.username or parts.password:
+        if parts.username or parts.password or redact_userinfo(self._api_url) != self._api_url:
             raise ConfigurationError("the API URL must not embed credentials; set username/password instead")
         if not self._account_id:
             raise ConfigurationError("no account id; set bandwidth:accountId (or BANDWIDTH_ACCOUNT_ID)")
@@ -239,7 +240,8 @@ class DashboardClient:
 
     def _fetch_token(self) -> tuple[Secret, float]:
         parts = urlsplit(self._token_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        embedded = parts.username or parts.password or redact_userinfo(self._token_url) != self._token_url
+        if parts.scheme not in ("http", "https") or not parts.hostname or embedded:
             raise ConfigurationError(
                 "the token URL is not an absolute http(s) URL without credentials; "
                 "set bandwidth:tokenUrl (or BANDWIDTH_TOKEN_URL)"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import unquote, urlsplit
 
+from ..display import redact_userinfo
 from ..spec import id_problem
 
 __all__ = [
@@ -62,7 +63,7 @@ def subscription_id_from_location(location: str | None) -> str | None:
 def origin(url: str) -> str:
     """`scheme://host:port` of a URL, never its userinfo: what error messages may name."""
     try:
-        parts = urlsplit(url)
+        parts = urlsplit(redact_userinfo(url, ""))
         port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
     except ValueError:
         return "<invalid URL>"
@@ -73,7 +74,8 @@ def origin(url: str) -> str:
 
 def shown_url(url: str) -> str:
     """A URL fit for a message: origin and path only (no userinfo, query or fragment), one line."""
-    return clip_line(origin(url) + urlsplit(url).path, 300)
+    safe = redact_userinfo(url, "")  # first: a password may hold '/', which urlsplit takes for the path
+    return clip_line(origin(safe) + urlsplit(safe).path, 300)
 
 
 def clip_line(text: str | None, limit: int = 300) -> str:
