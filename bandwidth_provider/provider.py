@@ -100,9 +100,11 @@ class SubscriptionProvider(ResourceProvider):
 
     # ------------------------------------------------------------------ check / diff (pure, offline)
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Normalise and validate inputs offline; unknowns pass through untouched; never raises."""
-        inputs, problems = plan.check(_plain(news), default_account=self._default_account(), is_unknown=_is_unknown)
+        inputs, problems = plan.check(
+            _plain(news), default_account=self._default_account(), is_unknown=_is_unknown, olds=_plain(olds)
+        )
         failures = [CheckFailure(prop, reason) for prop, reason in plan.failures_by_property(problems).items()]
         return CheckResult(inputs, failures)
 

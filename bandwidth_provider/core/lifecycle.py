@@ -20,7 +20,6 @@ Replacement and adoption (docs/pulumi-engine.md):
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -40,8 +39,9 @@ from ..errors import (
 )
 from ..spec import SPEC_FIELDS, SubscriptionSpec, normalize_fields, shown
 from ..wire import RemoteSubscription
+from . import ownership
 from .fields import INPUT_NAMES
-from .plan import expires_at, now, parse_timestamp, renewal_due
+from .plan import HELD_CREDENTIALS, expires_at, now, parse_timestamp, renewal_due
 
 EXPIRY_WARNING = timedelta(days=7)
 #: POSTs a create may send in all, each after the list proved the previous one did not land.
@@ -51,22 +51,6 @@ ROTATION_HINT = (
     "if you rotated the credentials, run `pulumi refresh --run-program` / "
     "`pulumi destroy --run-program` or `pulumi up` first (without --run-program, refresh and destroy "
     "use the configuration recorded at the last `pulumi up`)"
-)
-
-# (account, id) of subscriptions this provider process deleted: one `pulumi up` is one process, so a
-# create that finds its adopt_id here runs right after its own delete-before-replace.
-_DELETED: set[tuple[str, str]] = set()
-_DELETED_LOCK = threading.Lock()
-_DELETED_LIMIT = 100_000
-# (account, id) -> what each create that adopted it in this process returned, oldest first (see delete).
-_ADOPTED: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
-#: Outputs that tell one resource's state from another's (the password is never kept in memory here).
-_FINGERPRINT = (
-    "subscription_id",
-    "expires_at",
-    "status",
-    "account_id",
-    *(name for name in SPEC_FIELDS if name != "callback_password"),
 )
 
 
@@ -102,59 +86,6 @@ def outputs(
     }
 
 
-def _remember_deleted(account: str, subscription_id: str) -> None:
-    with _DELETED_LOCK:
-        if len(_DELETED) >= _DELETED_LIMIT:
-            _DELETED.clear()
-        _DELETED.add((account, subscription_id))
-
-
-def _deleted_here(account: str, subscription_id: str) -> bool:
-    with _DELETED_LOCK:
-        return (account, subscription_id) in _DELETED
-
-
-def _fingerprint(state: Mapping[str, Any]) -> tuple[Any, ...]:
-    """The outputs that identify one resource's state; numbers compared by value (the engine sends doubles)."""
-    return tuple(int(v) if isinstance(v, float) and v.is_integer() else v for v in (state.get(k) for k in _FINGERPRINT))
-
-
-def _remember_adopted(account: str, subscription_id: str, state: Mapping[str, Any]) -> None:
-    with _DELETED_LOCK:
-        if len(_ADOPTED) >= _DELETED_LIMIT:
-            _ADOPTED.clear()
-        _ADOPTED.setdefault((account, subscription_id), []).append(_fingerprint(state))
-
-
-def _restate_adopted(account: str, subscription_id: str, state: Mapping[str, Any]) -> None:
-    """A refresh or update of an adopted id in this process: the adopter's state is now this."""
-    with _DELETED_LOCK:
-        claims = _ADOPTED.get((account, subscription_id))
-        if claims:
-            claims[-1] = _fingerprint(state)
-
-
-def _owned_by_an_adopter(account: str, subscription_id: str, state: Mapping[str, Any] | None) -> bool:
-    """Whether a delete of this id is the old owner's, after a create in this process adopted the id.
-
-    One `pulumi up` is one provider process, and the engine never deletes in one deployment what it
-    created in it: so a delete that follows an adopting create is the old resource's (create-before-delete
-    replacement, or a removed resource whose id another one adopted). Only when one process serves
-    several deployments (test harnesses) can the adopter itself be deleted later: its state is then
-    exactly what the one adopting create returned, and the delete goes ahead.
-    """
-    key = (account, subscription_id)
-    with _DELETED_LOCK:
-        claims = _ADOPTED.get(key)
-        if not claims:
-            return False
-        if len(claims) == 1 and state is not None and _fingerprint(state) == claims[0]:
-            del _ADOPTED[key]
-            return False
-        _ADOPTED[key] = claims[-1:]  # the latest adopter owns it now
-        return True
-
-
 def _rejected(exc: APIError) -> APIError:
     """The same error, its message extended with what to do after a credential rotation (no secret)."""
     exc.args = (f"{exc}: {ROTATION_HINT}",)
@@ -166,33 +97,56 @@ def _rejected(exc: APIError) -> APIError:
 
 def create(client: DashboardClient, inputs: Mapping[str, Any]) -> Outcome:
     """POST (or take over `adopt_id`); ambiguous failures are reconciled, plain 409s refused."""
-    spec = SubscriptionSpec.from_fields(inputs)
     outcome = Outcome("", {})
     adopt_id = inputs.get("adopt_id")
-    if adopt_id and _deleted_here(client.account_id, adopt_id):
+    if adopt_id and ownership.deleted_here(client.account_id, adopt_id):
         outcome.notes.append(
             f"adopt_id {adopt_id} was this resource's own subscription, deleted by its replacement; creating a new one"
         )
         adopt_id = None
-    live = _adopt(client, adopt_id, spec) if adopt_id else _post_once(client, spec, outcome.warnings)
+    if _held(inputs):  # a username without the password that Bandwidth holds: adopt as it is, or nothing
+        if not adopt_id:
+            raise BandwidthError(f"{HELD_CREDENTIALS}: a new subscription needs callback_password")
+        live, spec = _adopt_as_is(client, adopt_id, inputs), None
+    else:
+        spec = SubscriptionSpec.from_fields(inputs)
+        live = _adopt(client, adopt_id, spec) if adopt_id else _post_once(client, spec, outcome.warnings)
     outcome.subscription_id = live.subscription_id
     outcome.outputs = outputs(inputs, client.account_id, live, spec)
     if adopt_id:
-        _remember_adopted(client.account_id, live.subscription_id, outcome.outputs)
+        ownership.remember_adopted(client.account_id, live.subscription_id, outcome.outputs)
     return outcome
 
 
-def _adopt(client: DashboardClient, adopt_id: str, spec: SubscriptionSpec) -> RemoteSubscription:
+def _held(inputs: Mapping[str, Any]) -> bool:
+    return inputs.get("callback_username") is not None and inputs.get("callback_password") is None
+
+
+def _get_adopted(client: DashboardClient, adopt_id: str) -> RemoteSubscription:
     try:
-        client.get_subscription(adopt_id)
+        return client.get_subscription(adopt_id)
     except NotFoundError:
         raise BandwidthError(
             f"adopt_id {adopt_id}: no such subscription in account {client.account_id}; "
             "remove adopt_id to create a new one (adopt_id only applies when the resource is first "
             "created; a replacement that deleted it in an earlier run cannot adopt it again)"
         ) from None
+
+
+def _adopt(client: DashboardClient, adopt_id: str, spec: SubscriptionSpec) -> RemoteSubscription:
+    _get_adopted(client, adopt_id)
     client.update_subscription(adopt_id, spec)
     return client.get_subscription(adopt_id)
+
+
+def _adopt_as_is(client: DashboardClient, adopt_id: str, inputs: Mapping[str, Any]) -> RemoteSubscription:
+    """Adopt without a PUT (which would need the password): only when the program declares what is live."""
+    live = _get_adopted(client, adopt_id)
+    observed = _observed(live, inputs)
+    changed = [k for k in SPEC_FIELDS if k not in ("callback_password", "expiry") and observed.get(k) != inputs.get(k)]
+    if changed:
+        raise BandwidthError(f"adopt_id {adopt_id}: {HELD_CREDENTIALS} (differs: {', '.join(changed)})")
+    return live
 
 
 def _post_once(client: DashboardClient, spec: SubscriptionSpec, warnings: list[str]) -> RemoteSubscription:
@@ -253,6 +207,8 @@ def _duplicate(
 
 def update(client: DashboardClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Outcome:
     """Full PUT (the API replaces every field, so credentials are re-sent); complete outputs."""
+    if _held(news):  # check refuses this at preview; never strip the credentials Bandwidth holds
+        raise BandwidthError(f"subscription {id_}: {HELD_CREDENTIALS}")
     spec = SubscriptionSpec.from_fields(news)
     try:
         client.update_subscription(id_, spec)
@@ -265,7 +221,7 @@ def update(client: DashboardClient, id_: str, olds: Mapping[str, Any], news: Map
         raise _rejected(exc) from None
     live = RemoteSubscription(subscription_id=id_, expiry=spec.expiry, status=olds.get("status"))
     outcome = Outcome(id_, outputs(news, client.account_id, live, spec))
-    _restate_adopted(client.account_id, id_, outcome.outputs)
+    ownership.restate_adopted(client.account_id, id_, outcome.outputs)
     if renewal_due(olds, news) is not None:
         outcome.notes.append(f"subscription {id_}: renewed; expires at {outcome.outputs['expires_at']}")
     return outcome
@@ -277,7 +233,7 @@ def delete(client: DashboardClient, id_: str, state: Mapping[str, Any] | None = 
     `state` is the resource's stored outputs. A subscription that a create in this process adopted is
     not deleted for its old owner: the adopting resource tracks it now (`_owned_by_an_adopter`).
     """
-    if _owned_by_an_adopter(client.account_id, id_, state):
+    if ownership.owned_by_an_adopter(client.account_id, id_, state):
         return [
             f"subscription {id_} was not deleted: the replacement (or another resource) adopted it with "
             "adopt_id and manages it now"
@@ -288,7 +244,7 @@ def delete(client: DashboardClient, id_: str, state: Mapping[str, Any] | None = 
         pass
     except (AuthenticationError, PermissionDeniedError) as exc:
         raise _rejected(exc) from None
-    _remember_deleted(client.account_id, id_)
+    ownership.remember_deleted(client.account_id, id_)
     return []
 
 
@@ -347,7 +303,7 @@ def read(client: DashboardClient, id_: str, state: Mapping[str, Any]) -> Outcome
     except (AuthenticationError, PermissionDeniedError) as exc:
         raise _rejected(exc) from None
     outcome = _as_read(client, id_, live, state)
-    _restate_adopted(client.account_id, id_, outcome.outputs)
+    ownership.restate_adopted(client.account_id, id_, outcome.outputs)
     return outcome
 
 

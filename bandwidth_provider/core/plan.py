@@ -18,6 +18,11 @@ from ..spec import SPEC_FIELDS, id_problem, normalize_fields, shown, whole_numbe
 from .fields import REPLACE_NAMES
 
 IsUnknown = Callable[[object], bool]
+#: Said when a change needs the callback password that Bandwidth holds and never returns.
+HELD_CREDENTIALS = (
+    "Bandwidth holds this subscription's callback credentials and never returns the password: set "
+    "callback_password to change the subscription (every change re-sends the credentials)"
+)
 #: A Bandwidth account id is a number (9900000): checked offline, so a typo fails at preview, not at `up`.
 _ACCOUNT_ID = re.compile(r"[0-9]{1,20}")
 #: Where the stack's account comes from, as messages name it.
@@ -91,15 +96,49 @@ def _check_extras(news: Mapping[str, Any], out: dict[str, Any], problems: list[P
         problems.append(Problem("renew_before", f"must be less than expiry ({expiry} seconds)"))
 
 
+def holds_credentials(news: Mapping[str, Any], olds: Mapping[str, Any] | None, is_unknown: IsUnknown) -> bool:
+    """Whether the program names a callback username and no password for credentials Bandwidth holds.
+
+    That is what `pulumi import` writes (the API never returns the password) and what adopting without
+    the password declares: allowed for a resource whose stored inputs are the same (imported, adopted) or
+    that adopts (`adopt_id`); a new subscription still needs both.
+    """
+    user = news.get("callback_username")
+    if user is None or is_unknown(user) or not str(user).strip() or news.get("callback_password") is not None:
+        return False
+    olds = olds or {}
+    held_before = olds.get("callback_username") is not None and olds.get("callback_password") is None
+    return held_before or news.get("adopt_id") is not None
+
+
+def _held_changes(out: Mapping[str, Any], olds: Mapping[str, Any], is_unknown: IsUnknown) -> list[str]:
+    """What the program changes on a subscription whose credentials Bandwidth holds (each needs a PUT)."""
+
+    def plain(value: object) -> object:
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+
+    keys = (*(k for k in SPEC_FIELDS if k != "callback_password"), "renew_before", "account_id")
+    return [k for k in keys if not is_unknown(out.get(k)) and plain(out.get(k)) != plain(olds.get(k))]
+
+
 def check(
-    news: Mapping[str, Any], *, default_account: str | None, is_unknown: IsUnknown
+    news: Mapping[str, Any],
+    *,
+    default_account: str | None,
+    is_unknown: IsUnknown,
+    olds: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[Problem]]:
     """Normalised inputs (None values dropped) and every problem, each naming its property; never raises.
 
     A failed property's raw value is not returned: the engine ignores inputs of an invalid resource, and
-    the front end must still be able to encode them (an int beyond float range would not be).
+    the front end must still be able to encode them (an int beyond float range would not be). `olds` are
+    the resource's stored inputs, if any (see `holds_credentials`).
     """
-    out, problems = normalize_fields(news, is_unknown=is_unknown, max_expiry=catalog.RESOURCE_MAX_EXPIRY)
+    held = holds_credentials(news, olds, is_unknown)
+    source = {**news, "callback_password": "held by Bandwidth"} if held else news  # validates the username
+    out, problems = normalize_fields(source, is_unknown=is_unknown, max_expiry=catalog.RESOURCE_MAX_EXPIRY)
+    if held:
+        out.pop("callback_password", None)
     _check_extras(news, out, problems, is_unknown)
     if news.get("account_id") is None:
         problem = None if default_account is None else account_problem(default_account)
@@ -107,6 +146,10 @@ def check(
             out["account_id"] = default_account
         else:
             problems.append(Problem("account_id", f"the stack's account ({ACCOUNT_SETTING}): {problem}"))
+    if held and olds and olds.get("callback_username") is not None:
+        changed = _held_changes(out, olds, is_unknown)
+        if changed:
+            problems.append(Problem("callback_password", f"{HELD_CREDENTIALS} (changed: {', '.join(changed)})"))
     failed = {p.property for p in problems}
     return {k: v for k, v in out.items() if v is not None and k not in failed}, problems
 

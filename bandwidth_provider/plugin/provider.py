@@ -209,7 +209,12 @@ class BandwidthProvider(provider_pb2_grpc.ResourceProviderServicer):
         secret: set[str] = set()
         news = self._inputs(request.news, secret)
         hidden = self._hidden(news, secret)
-        checked, problems = plan.check(news, default_account=self._default_account(), is_unknown=values.is_unknown)
+        checked, problems = plan.check(
+            news,
+            default_account=self._default_account(),
+            is_unknown=values.is_unknown,
+            olds=self._inputs(request.olds),
+        )
         failures = [
             provider_pb2.CheckFailure(
                 property=BY_NAME[prop].wire if prop in BY_NAME else prop,

@@ -1,0 +1,78 @@
+"""`pulumi import` of a subscription created with callback credentials, with the real CLI (issue 15 item 2).
+
+The generated code names `callbackUsername` but no password (the API never returns it). It must preview
+with no changes and no warning; a change that needs the password must fail at preview with one line
+saying to set `callbackPassword`, with no request to the API; adding the password applies with one update
+and Bandwidth keeps credentials throughout.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml  # type: ignore[import-untyped]
+
+from bandwidth_provider.emulator import Emulator
+from bandwidth_provider.spec import SubscriptionSpec
+
+from .conftest import api_calls, live
+from .test_plugin_engine import CALLBACK_PASSWORD, NativeStack, plugin_env, raw_client
+
+__all__ = ["plugin_env"]  # the session fixture that primes the plugin, used here by name
+
+pytestmark = pytest.mark.timeout(900)
+
+
+def test_imported_credentials_preview_clean_and_need_the_password_to_change(
+    tmp_path: Path, toolchain: Any, e2e_emulator: Emulator, plugin_env: dict[str, str]
+) -> None:
+    url = "https://hooks.example.com/bw/imported"
+    made = raw_client(e2e_emulator).create_subscription(
+        SubscriptionSpec.from_fields(
+            {
+                "order_type": "orders",
+                "callback_url": url,
+                "callback_username": "bandwidth",
+                "callback_password": CALLBACK_PASSWORD,
+            }
+        )
+    )
+    stack = NativeStack(tmp_path, toolchain, e2e_emulator, "yaml").setup(None, None)
+    stack.init()
+    stack.declare({})
+    out = tmp_path / "imported.yaml"
+    imported = stack.run("import", "bandwidth:index:Subscription", "orders", made, "--yes", "--out", str(out))
+    assert "almost certainly a bug" not in imported.stdout + imported.stderr
+    generated = yaml.safe_load(out.read_text())["resources"]["orders"]
+    assert generated["properties"]["callbackUsername"] == "bandwidth"
+    assert "callbackPassword" not in generated["properties"]
+
+    manifest = yaml.safe_load((stack.dir / "Pulumi.yaml").read_text())
+    manifest["resources"] = {"orders": {**generated, "options": {"protect": False}}}
+    (stack.dir / "Pulumi.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+    clean = stack.run("preview", "--expect-no-changes")
+    assert "Warning" not in clean.stdout + clean.stderr
+
+    before = len(e2e_emulator.requests())
+    manifest["resources"]["orders"]["properties"]["callbackUrl"] = url + "/v2"
+    (stack.dir / "Pulumi.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+    refused = stack.run("preview", check=False)
+    assert refused.returncode != 0
+    lines = [line for line in (refused.stdout + refused.stderr).splitlines() if "set callbackPassword" in line]
+    assert lines and "callbackUrl" in lines[0]
+    assert api_calls(e2e_emulator, before) == [], "refused at preview, nothing sent"
+
+    stack.config("callbackPassword", CALLBACK_PASSWORD, secret=True)
+    manifest["config"] = {"callbackPassword": {"type": "string", "secret": True}}
+    manifest["resources"]["orders"]["properties"]["callbackUrl"] = url
+    manifest["resources"]["orders"]["properties"]["callbackPassword"] = "${callbackPassword}"
+    (stack.dir / "Pulumi.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+    before = len(e2e_emulator.requests())
+    stack.up()
+    assert [m for m, _ in api_calls(e2e_emulator, before)].count("PUT") == 1, "one update"
+    (sub,) = live(e2e_emulator)
+    assert sub["subscription_id"] == made and sub["has_password"]
+    stack.run("preview", "--expect-no-changes")
+    assert CALLBACK_PASSWORD not in stack.all_output()
