@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .. import catalog
+
 
 @dataclass(frozen=True)
 class Field:
@@ -21,6 +23,8 @@ class Field:
     replace: bool = False  # changing it points the subscription at something else
     write_only: bool = False  # the API never returns it
     computed: bool = False  # an output only
+    enum: str = ""  # the schema's enum type for it (IDE completion); check still validates the full list
+    choices: tuple[str, ...] = ()  # that enum's values
 
 
 FIELDS: tuple[Field, ...] = (
@@ -30,9 +34,17 @@ FIELDS: tuple[Field, ...] = (
         "string",
         "Order type to be notified about (e.g. `orders`, `portins`); exactly one of orderType and eventType.",
         replace=True,
+        enum="OrderType",
+        choices=tuple(catalog.ORDER_TYPES),
     ),
     Field(
-        "event_type", "eventType", "string", "Event type to be notified about (e.g. `MESSAGING_LOST`).", replace=True
+        "event_type",
+        "eventType",
+        "string",
+        "Event type to be notified about (e.g. `MESSAGING_LOST`).",
+        replace=True,
+        enum="EventType",
+        choices=catalog.EVENT_TYPES,
     ),
     Field("order_id", "orderId", "string", "Only this order (a UUID); requires orderType.", replace=True),
     Field(
@@ -64,8 +76,22 @@ FIELDS: tuple[Field, ...] = (
         "string",
         "PEM certificate of the callback receiver, which Bandwidth pins when it connects (TLS pinning).",
     ),
-    Field("number_format", "numberFormat", "string", "Telephone number format in notifications: LEGACY or E164."),
-    Field("digest", "digest", "string", "E-mail digest: NONE or DAILY (e-mail subscriptions only)."),
+    Field(
+        "number_format",
+        "numberFormat",
+        "string",
+        "Telephone number format in notifications: LEGACY or E164.",
+        enum="NumberFormat",
+        choices=catalog.NUMBER_FORMATS,
+    ),
+    Field(
+        "digest",
+        "digest",
+        "string",
+        "E-mail digest: NONE or DAILY (e-mail subscriptions only).",
+        enum="Digest",
+        choices=catalog.DIGEST_VALUES,
+    ),
     Field(
         "account_id",
         "accountId",
