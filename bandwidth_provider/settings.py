@@ -10,14 +10,19 @@ unset) is read from the environment of whichever command runs.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .client import DEFAULT_API_URL, DashboardClient, token_url_for
+from .client import DEFAULT_API_URL, DashboardClient, shared_limiter, token_url_for
+from .display import shown
 from .errors import ConfigurationError
 
-__all__ = ["DEFAULT_API_URL", "SOURCES", "Settings"]
+__all__ = ["DEFAULT_API_URL", "MAX_REQUESTS_PER_SECOND", "SOURCES", "SettingError", "Settings"]
+
+#: Largest `bandwidth:maxRequestsPerSecond` accepted (beyond it, the setting could not limit anything).
+MAX_REQUESTS_PER_SECOND = 10_000.0
 
 #: Setting name -> (stack config key, environment variable).
 SOURCES: Mapping[str, tuple[str, str]] = {
@@ -29,7 +34,16 @@ SOURCES: Mapping[str, tuple[str, str]] = {
     "client_secret": ("bandwidth:clientSecret", "BANDWIDTH_CLIENT_SECRET"),
     "token_url": ("bandwidth:tokenUrl", "BANDWIDTH_TOKEN_URL"),
     "timeout": ("bandwidth:timeout", "BANDWIDTH_TIMEOUT"),
+    "max_requests_per_second": ("bandwidth:maxRequestsPerSecond", "BANDWIDTH_MAX_REQUESTS_PER_SECOND"),
 }
+
+
+class SettingError(ConfigurationError):
+    """A configuration value that is not allowed; `property` is its key under `bandwidth:` (`timeout`)."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.property = SOURCES[name][0].split(":", 1)[1]
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,8 @@ class Settings:
     client_secret: str | None = field(default=None, repr=False)
     token_url: str | None = None
     timeout: float = 30.0
+    #: At most this many API requests in any second, across the whole process (None: no limit).
+    max_requests_per_second: float | None = None
 
     @classmethod
     def resolve(cls, config: Mapping[str, object | None], environ: Mapping[str, str] | None = None) -> Settings:
@@ -59,10 +75,11 @@ class Settings:
         try:
             timeout = float(timeout_text) if timeout_text else 30.0
         except ValueError:
-            raise ConfigurationError("bandwidth:timeout must be a number of seconds") from None
+            raise SettingError("timeout", "bandwidth:timeout must be a number of seconds") from None
         if timeout <= 0:
-            raise ConfigurationError("bandwidth:timeout must be a positive number of seconds")
-        return cls(timeout=timeout, **values)
+            raise SettingError("timeout", "bandwidth:timeout must be a positive number of seconds")
+        rate = _requests_per_second(values.pop("max_requests_per_second", None))
+        return cls(timeout=timeout, max_requests_per_second=rate, **values)
 
     def effective_account(self, account_id: str | None = None) -> str:
         """The account a call targets: the resource's override, else the configured one."""
@@ -85,4 +102,23 @@ class Settings:
             client_secret=self.client_secret,
             token_url=self.token_url or token_url_for(self.api_url),
             timeout=(min(5.0, self.timeout), self.timeout),
+            rate_limiter=shared_limiter(self.max_requests_per_second),
         )
+
+
+def _requests_per_second(text: str | None) -> float | None:
+    """`bandwidth:maxRequestsPerSecond`: unset means no limit; otherwise a positive, finite number."""
+    if text is None:
+        return None
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = math.nan
+    if not math.isfinite(rate) or rate <= 0 or rate > MAX_REQUESTS_PER_SECOND:
+        key, var = SOURCES["max_requests_per_second"]
+        raise SettingError(
+            "max_requests_per_second",
+            f"{key} (or {var}) must be a number of requests per second greater than 0 and at most "
+            f"{MAX_REQUESTS_PER_SECOND:g} (e.g. 5), or unset for no limit; got {shown(text)}",
+        )
+    return rate

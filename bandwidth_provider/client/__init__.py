@@ -11,6 +11,7 @@ its worker threads. One module per concern, the way httpx separates them:
     transport.py  per-thread sessions, one deadline per exchange, capped answers, no redirects
     answers.py    reading 2xx answers (subscriptions, created ids, tokens)
     failures.py   failed answers onto the errors tree
+    throttle.py   at most N requests per second across one process (bandwidth:maxRequestsPerSecond)
     dashboard.py  DashboardClient: the calls and the one request loop
 
 Retries live in one place, `RetryPolicy`, which is hand-written rather than urllib3's `Retry` because the
@@ -41,6 +42,7 @@ from __future__ import annotations
 from .dashboard import DashboardClient
 from .failures import api_error
 from .retry import RetryPolicy, rate_limit_wait
+from .throttle import RateLimiter, shared_limiter
 from .transport import MAX_ANSWER_BYTES
 from .urls import DEFAULT_API_URL, DEFAULT_TOKEN_URL, subscription_id_from_location, token_url_for
 
@@ -49,9 +51,11 @@ __all__ = [
     "DEFAULT_TOKEN_URL",
     "MAX_ANSWER_BYTES",
     "DashboardClient",
+    "RateLimiter",
     "RetryPolicy",
     "api_error",
     "rate_limit_wait",
+    "shared_limiter",
     "subscription_id_from_location",
     "token_url_for",
 ]

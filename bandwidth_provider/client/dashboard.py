@@ -39,6 +39,7 @@ from .answers import UnusableAnswer, created_id, ignore, parse_list, parse_token
 from .auth import BearerAuth, Credentials, Secret
 from .failures import EMPTY_LIST_CODES, map_error, redirect_error, token_error
 from .retry import RetryPolicy
+from .throttle import RateLimiter
 from .transport import MAX_ANSWER_BYTES, Answer, NoAnswer, Sessions
 from .urls import DEFAULT_API_URL, clip_line, origin, token_url_for
 
@@ -56,6 +57,7 @@ class DashboardClient:
     Credentials are optional at construction (so offline work such as `pulumi preview` needs none);
     the first call that needs them raises `ConfigurationError` naming the missing settings. Without a
     `token_url`, OAuth2 uses `token_url_for(api_url)`: the emulator's endpoint for a loopback API.
+    A `rate_limiter` (see `throttle.shared_limiter`) spaces every request this client sends.
     """
 
     def __init__(
@@ -70,6 +72,7 @@ class DashboardClient:
         token_url: str | None = None,
         timeout: float | tuple[float, float] = (5.0, 30.0),
         retry: RetryPolicy | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         self._api_url = (api_url or "").strip().rstrip("/")
         self._account_id = (account_id or "").strip()
@@ -79,6 +82,7 @@ class DashboardClient:
         self._token_url = (token_url or token_url_for(self._api_url)).strip()
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
+        self.rate_limiter = rate_limiter
         self._sessions = Sessions()
 
     # ------------------------------------------------------------ identity
@@ -317,6 +321,10 @@ class DashboardClient:
             operation = _budget.current()
             operation.check()
             request_auth = auth if auth is not None else self._auth()
+            if self.rate_limiter is not None:  # every request counts, retries and token requests included
+                delay = self.rate_limiter.reserve()
+                if delay > 0:
+                    policy.wait(delay, operation)
             try:
                 answer = self._sessions.exchange(
                     method,

@@ -173,7 +173,7 @@ class BandwidthProvider(provider_pb2_grpc.ResourceProviderServicer):
         try:
             settings = Settings.resolve({k: v for k, v in _config_from_wire(news).items() if not values.is_unknown(v)})
         except ConfigurationError as exc:
-            failures.append(provider_pb2.CheckFailure(property="timeout", reason=str(exc)))
+            failures.append(provider_pb2.CheckFailure(property=getattr(exc, "property", "timeout"), reason=str(exc)))
         else:
             problem = None if settings.account_id is None else plan.account_problem(settings.account_id)
             if problem is not None:
