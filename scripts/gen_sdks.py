@@ -137,6 +137,8 @@ def renames(old_schema: dict[str, Any]) -> list[tuple[str, str]]:
     lang = old_schema.get("language", {})
     old_repo = str(old_schema.get("repository") or "")
     pairs = [
+        (str(old_schema.get("pluginDownloadURL") or ""), identity.PLUGIN_DOWNLOAD_URL),
+        (str(old_schema.get("logoUrl") or ""), identity.LOGO_URL),
         (old_repo, identity.REPOSITORY),
         ("github.com/" + old_repo.removeprefix("https://github.com/"), f"github.com/{identity.SLUG}"),
         ("'" + old_repo.removeprefix("https://github.com/") + "'", f"'{identity.SLUG}'"),

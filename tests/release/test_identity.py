@@ -28,7 +28,7 @@ WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
 PLACEHOLDER_SHAPES = re.compile(r"github\.com/[A-Za-z0-9_.-]+/(?:bandwidth-pulumi|pulumi-bandwidth)\b")
 
 
-def _script(name: str) -> Any:
+def _script(name: str) -> Any:  # noqa: D401
     spec = importlib.util.spec_from_file_location(f"r1_{name}", ROOT / "scripts" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
