@@ -4,9 +4,14 @@ The last line on standard output is that path; progress goes to standard error; 
 says why no toolchain could be had. In order:
 
 1. a `pulumi` already on PATH at version >= 3.216 is used as it is (what our users have);
-2. a complete build in the cache (`$XDG_CACHE_HOME` or `~/.cache`, `bandwidth-pulumi/`) is reused;
-3. where `go` exists, the CLI and the Python, Node.js and YAML language hosts are built from the Go
-   module proxy, from the wrapper modules under `tools/pulumi/` whose `go.mod`/`go.sum` pin every module.
+2. a complete build in the cache (`$XDG_CACHE_HOME` or `~/.cache`, `bandwidth-pulumi/`) is reused once it
+   matches the SHA-256 sums recorded when it was built (`SHA256SUMS`); a cache directory owned by someone
+   else or writable by others is refused;
+3. where `go` exists, the CLI and the Python, Node.js, Go, Java and YAML language hosts are built from the
+   Go module proxy, from the wrapper modules under `tools/pulumi/` whose `go.mod`/`go.sum` pin every module.
+
+SIGTERM or SIGINT during a build (a CI job timeout, Ctrl-C) ends the `go` processes it started and removes
+the partial build before the script exits (128 + the signal number).
 
 No Pulumi package exists on PyPI, npm or Debian, but the engine is published as Go modules. The
 CLI's module (`pkg/v3`) and the hosts' (never tagged, served only at one pseudo-version) need
@@ -22,6 +27,8 @@ import hashlib
 import os
 import re
 import shutil
+import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -30,6 +37,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / "tools" / "pulumi"
@@ -72,6 +80,21 @@ BUILDS = (
         SDK_VERSION_VAR,
     ),
     Build(
+        "pulumi-language-go",
+        TOOLS / "hosts",
+        "github.com/pulumi/pulumi/sdk/go/pulumi-language-go/v3",
+        "github.com/pulumi/pulumi/sdk/v3",
+        SDK_VERSION_VAR,
+    ),
+    # pulumi-java's host is tagged with its own releases; its module needs an sdk/v3 of its own too.
+    Build(
+        "pulumi-language-java",
+        TOOLS / "language-java",
+        "github.com/pulumi/pulumi-java/pkg/cmd/pulumi-language-java",
+        "github.com/pulumi/pulumi-java/pkg",
+        "github.com/pulumi/pulumi-java/pkg/version.Version",
+    ),
+    Build(
         "pulumi-language-yaml",
         TOOLS / "language-yaml",
         "github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml",
@@ -94,8 +117,22 @@ INSTALL_HINT = (
 )
 
 
+#: What a build records about itself, in `sha256sum` format (`sha256sum -c SHA256SUMS` checks it by hand).
+SUMS = "SHA256SUMS"
+#: Seconds a child gets to end after SIGTERM before it is killed.
+STOP_GRACE = 10.0
+
+
 class ToolchainError(Exception):
     """No usable toolchain; the message says what is missing and how to fix it."""
+
+
+class Interrupted(BaseException):
+    """SIGTERM or SIGINT arrived; raised so that every `finally`/`except` on the way out cleans up."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
 
 
 def say(text: str) -> None:
@@ -129,8 +166,81 @@ def build_dir() -> Path:
     return cache_root() / f"pulumi-{pinned_version()}-{digest.hexdigest()[:12]}"
 
 
-def is_complete(bin_dir: Path) -> bool:
-    return all(os.access(bin_dir / name, os.X_OK) for name in (*(b.name for b in BUILDS), *SCRIPTS))
+def expected_files() -> list[str]:
+    return sorted((*(b.name for b in BUILDS), *SCRIPTS))
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def record(target: Path) -> None:
+    """Write what the build produced: one `<sha256>  bin/<name>` line per file."""
+    lines = [f"{sha256(target / 'bin' / name)}  bin/{name}\n" for name in expected_files()]
+    (target / SUMS).write_text("".join(lines))
+
+
+def mismatch(target: Path) -> str | None:
+    """Why a cached build cannot be trusted as it is, or None when it matches its recorded sums."""
+    bin_dir = target / "bin"
+    if not bin_dir.is_dir():
+        return "no bin/ directory"
+    try:
+        recorded: dict[str, str] = {}
+        for line in (target / SUMS).read_text().splitlines():
+            digest, relative = line.split(None, 1)
+            recorded[relative] = digest
+    except (OSError, ValueError):
+        return f"no readable {SUMS} (a build from an older version of this script, or an interrupted one)"
+    wanted = {f"bin/{name}" for name in expected_files()}
+    if set(recorded) != wanted:
+        return f"{SUMS} lists {sorted(recorded)}, expected {sorted(wanted)}"
+    present = {f"bin/{p.name}" for p in bin_dir.iterdir()}
+    if present - wanted:
+        return "bin/ holds files that were not built: " + ", ".join(sorted(present - wanted))
+    if wanted - present:
+        return "files are missing: " + ", ".join(sorted(wanted - present))
+    for relative, digest in sorted(recorded.items()):
+        path = target / relative
+        if not os.access(path, os.X_OK):
+            return f"{relative} is not executable"
+        if sha256(path) != digest.strip().lower():
+            return f"{relative} differs from what was built (SHA-256 mismatch)"
+    return None
+
+
+def check_private(path: Path) -> None:
+    """Refuse a cache directory that another user owns or others can write: they could swap the binaries."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(info.st_mode):
+        raise ToolchainError(f"refusing the toolchain cache {path}: it is not a directory")
+    uid = os.geteuid()
+    if info.st_uid != uid:
+        raise ToolchainError(
+            f"refusing the toolchain cache {path}: it is owned by uid {info.st_uid}, not by you (uid {uid}); "
+            "set XDG_CACHE_HOME to a directory of your own"
+        )
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise ToolchainError(
+            f"refusing the toolchain cache {path}: others can write to it (mode {stat.S_IMODE(info.st_mode):o}); "
+            f"run `chmod go-w {path}` or set XDG_CACHE_HOME to a directory of your own"
+        )
+
+
+def private_dir(path: Path) -> Path:
+    """Create `path` (mode 0700 whatever the umask) or check the existing one."""
+    if not path.exists():
+        path.mkdir(parents=True, exist_ok=True)
+        path.chmod(0o700)
+    check_private(path)
+    return path
 
 
 def from_path() -> Path | None:
@@ -161,17 +271,48 @@ def go_env() -> dict[str, str]:
         CGO_ENABLED="0",
         GOFLAGS="-mod=readonly -buildvcs=false",
         # The hosts' pseudo-versions are unknown to the checksum database; go.sum pins their hashes instead.
-        GONOSUMDB="github.com/pulumi/pulumi/sdk/python/cmd,github.com/pulumi/pulumi/sdk/nodejs/cmd",
+        GONOSUMDB="github.com/pulumi/pulumi/sdk/python/cmd,github.com/pulumi/pulumi/sdk/nodejs/cmd,"
+        "github.com/pulumi/pulumi/sdk/go/pulumi-language-go",
     )
     return env
 
 
+def stop(proc: subprocess.Popen[str]) -> None:
+    """End a child and everything it started (`go build` runs compilers and the linker): its whole group."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            pass
+        # Whatever is left of the group (the leader past its grace, or its compilers) is killed outright.
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
 def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> str:
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    # A session (and so a process group) of its own: on an interruption the whole tree is ended at once.
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = proc.communicate()
+    except BaseException:
+        stop(proc)
+        raise
     if proc.returncode != 0:
-        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
+        tail = "\n".join((stderr or stdout).strip().splitlines()[-15:])
         raise ToolchainError(f"`{' '.join(cmd)}` failed in {cwd} (exit {proc.returncode}):\n{tail}")
-    return proc.stdout
+    return stdout
 
 
 def go_build(go: str, build: Build, bin_dir: Path, env: dict[str, str]) -> None:
@@ -193,13 +334,14 @@ def go_build(go: str, build: Build, bin_dir: Path, env: dict[str, str]) -> None:
     started = time.monotonic()
     say(f"building {build.name} v{version} (the first build on a machine takes minutes) ...")
     run(cmd, build.wrapper, env)
+    out.chmod(0o755)
     say(f"built {build.name} in {time.monotonic() - started:.0f} s")
 
 
 @contextmanager
 def locked(path: Path) -> Iterator[None]:
     """Two runs on one machine (quickstart and tests) build once; the second waits, then reuses."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     with open(path, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -215,10 +357,15 @@ def build(target: Path) -> Path:
     env = go_env()
     version = pinned_version()
     started = time.monotonic()
+    for stale in target.parent.glob(".build-*"):
+        # We hold the lock, so no build is in progress: this one was killed (SIGKILL, power loss).
+        say(f"removing {stale}, left by an interrupted build")
+        shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
     try:
         bin_dir = staging / "bin"
-        bin_dir.mkdir()
+        bin_dir.mkdir(mode=0o755)
+        bin_dir.chmod(0o755)
         for item in BUILDS:
             go_build(go, item, bin_dir, env)
         sdk_dir = Path(run([go, "list", "-m", "-f", "{{.Dir}}", SDK_MODULE], CLI.wrapper, env).strip())
@@ -229,6 +376,7 @@ def build(target: Path) -> Path:
         reported = run([str(bin_dir / "pulumi"), "version"], ROOT, env).strip()
         if parse_version(reported) != parse_version(version):
             raise ToolchainError(f"the built pulumi reports {reported!r}, expected v{version}")
+        record(staging)
         if target.exists():
             shutil.rmtree(target)
         staging.rename(target)
@@ -247,9 +395,14 @@ def ensure(force_build: bool = False) -> Path:
             return on_path
     target = build_dir()
     with locked(cache_root() / ".lock"):
-        if is_complete(target / "bin"):
-            say(f"reusing the cached build: {target / 'bin'}")
-            return target / "bin"
+        if target.exists():
+            check_private(target)
+            check_private(target / "bin")
+            reason = mismatch(target)
+            if reason is None:
+                say(f"reusing the cached build (checked against its {SUMS}): {target / 'bin'}")
+                return target / "bin"
+            say(f"not reusing the cached build in {target}: {reason}; building it again")
         return build(target)
 
 
@@ -269,15 +422,27 @@ def offline_env(bin_dir: Path, backend: Path, home: Path, passphrase: str) -> di
     return env
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    # A second signal must not cut the clean-up short.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", action="store_true", help="ignore a pulumi on PATH; use or make the pinned build")
     args = parser.parse_args(argv)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _interrupt)
     try:
         bin_dir = ensure(force_build=args.build)
     except ToolchainError as exc:
         print(f"pulumi toolchain: {exc}", file=sys.stderr)
         return 1
+    except Interrupted as exc:
+        print(f"pulumi toolchain: interrupted by {exc}; the partial build was removed", file=sys.stderr)
+        return 128 + exc.signum
     print(bin_dir)
     return 0
 
