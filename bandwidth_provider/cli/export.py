@@ -85,7 +85,7 @@ def render_program(
     `api_url`: the API the subscriptions were read from; unless it is production (the provider's default),
     the header says to set `bandwidth:apiUrl` too, or the program would adopt ids production lacks.
     """
-    from ..challenge import status_summary
+    from ..status import status_summary
 
     now = now or datetime.now(timezone.utc)
     used: set[str] = set()
@@ -113,7 +113,7 @@ def render_program(
             key = f"{_camel(name)}CallbackPassword"
             secrets.append(key)
             lines.append(f"    callback_username={sub.callback_username!r},")
-            lines.append(f"    callback_password=config.require_secret({key!r}),")
+            lines.append(f"    callback_password=config.get_secret({key!r}),  # unset: adopted as it is")
         for field in ("public_key", "number_format", "digest"):
             value = getattr(sub, field)
             if value is not None:
@@ -141,7 +141,11 @@ def render_program(
         "#   pulumi config set --secret bandwidth:clientSecret <secret>",
     ]
     if secrets:
-        header += ["#", "# The API never returns callback passwords; set each one:"]
+        header += [
+            "#",
+            "# The API never returns callback passwords. Without one, a subscription is adopted as it is and",
+            "# keeps the credentials Bandwidth holds; to change it later, set its password first:",
+        ]
         header += [f"#   pulumi config set --secret {key} <password>" for key in secrets]
     body = "\n\n".join(blocks) if blocks else "# No live subscriptions: nothing to adopt."
     return (

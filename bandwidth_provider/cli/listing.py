@@ -38,9 +38,9 @@ def subscription_record(sub: RemoteSubscription, now: datetime) -> dict[str, Any
     """A subscription as JSON: the spec's field names (no password), its id, status and expiry time.
 
     `callback_url` loses any `user:password@`, and `status` keeps only what cannot echo the
-    receiver's reply (challenge.status_summary).
+    receiver's reply (status.status_summary).
     """
-    from ..challenge import status_summary
+    from ..status import status_summary
 
     record: dict[str, Any] = {"subscription_id": sub.subscription_id}
     for name in SPEC_FIELDS:
@@ -67,7 +67,7 @@ def _remaining(seconds: int | None) -> str:
 
 
 def _table(subs: Sequence[RemoteSubscription]) -> str:
-    from ..challenge import status_summary
+    from ..status import status_summary
 
     header = ("SUBSCRIPTION ID", "TARGET", "DESTINATION", "USERNAME", "EXPIRES IN", "STATUS")
     rows = [

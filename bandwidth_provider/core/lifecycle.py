@@ -27,6 +27,7 @@ from typing import Any
 
 from .. import catalog
 from ..client import DashboardClient
+from ..display import one_line
 from ..durations import describe
 from ..errors import (
     AmbiguousWriteError,
@@ -38,6 +39,7 @@ from ..errors import (
     PermissionDeniedError,
 )
 from ..spec import SPEC_FIELDS, SubscriptionSpec, normalize_fields, shown
+from ..status import status_summary
 from ..wire import RemoteSubscription
 from . import ownership
 from .fields import INPUT_NAMES
@@ -81,7 +83,7 @@ def outputs(
         "adopt_id": inputs.get("adopt_id"),
         "renew_before": inputs.get("renew_before"),
         "subscription_id": live.subscription_id,
-        "status": live.status,
+        "status": status_summary(live.status),  # Bandwidth's Status may echo the receiver's reply
         "expires_at": expires_at(live.expiry) if callback else None,
     }
 
@@ -219,7 +221,10 @@ def update(client: DashboardClient, id_: str, olds: Mapping[str, Any], news: Map
         ) from None
     except (AuthenticationError, PermissionDeniedError) as exc:
         raise _rejected(exc) from None
-    live = RemoteSubscription(subscription_id=id_, expiry=spec.expiry, status=olds.get("status"))
+    status = olds.get("status")
+    if olds.get("callback_url") != spec.callback_url:  # the stored status is the old URL's: note where it stands
+        status = _current_status(client, id_)
+    live = RemoteSubscription(subscription_id=id_, expiry=spec.expiry, status=status)
     outcome = Outcome(id_, outputs(news, client.account_id, live, spec))
     ownership.restate_adopted(client.account_id, id_, outcome.outputs)
     if renewal_due(olds, news) is not None:
@@ -275,14 +280,27 @@ def _observed(live: RemoteSubscription, state: Mapping[str, Any]) -> dict[str, A
     return observed
 
 
-def _health(id_: str, outs: Mapping[str, Any]) -> list[str]:
+def _current_status(client: DashboardClient, id_: str) -> str | None:
+    try:
+        return client.get_subscription(id_).status
+    except BandwidthError:
+        return None  # the PUT succeeded; the status is only a hint
+
+
+def _health(id_: str, outs: Mapping[str, Any], seen: object = None) -> list[str]:
+    """Warnings about the delivery status and the lifetime left; `seen` is the status stored before.
+
+    The API does not say which callback URL its status belongs to. A status that changed since the
+    last look (create, refresh, or an update that moved the URL) came from a delivery to the URL set
+    then, which is the current one; an unchanged one may be an earlier URL's, so none is named.
+    """
     warnings = []
     status = outs.get("status")
     if isinstance(status, str) and status and status != "READY" and not status.startswith("2"):
-        warnings.append(
-            f"subscription {id_}: last delivery to {shown(outs.get('callback_url'), 200, quote=False)} "
-            f"failed: {shown(status, 200, quote=False)}"
-        )
+        url = outs.get("callback_url")
+        new = url is not None and status != status_summary(seen if isinstance(seen, str) else None)
+        where = f" to {one_line(shown(url, 200, quote=False))}" if new else ""
+        warnings.append(f"subscription {id_}: last delivery{where} failed: {one_line(status)}")
     expires = parse_timestamp(outs.get("expires_at"))
     if expires is not None and expires - now() < EXPIRY_WARNING:
         left = describe(int((expires - now()).total_seconds()))
@@ -311,7 +329,7 @@ def _as_read(client: DashboardClient, id_: str, live: RemoteSubscription, state:
     """The live subscription as refresh and import report it: outputs, inputs, health warnings."""
     outs = outputs(state, client.account_id, live, None) | _observed(live, state)
     inputs = {k: outs[k] for k in INPUT_NAMES if outs.get(k) is not None}
-    return Outcome(id_, outs, inputs=inputs, warnings=_health(id_, outs))
+    return Outcome(id_, outs, inputs=inputs, warnings=_health(id_, outs, state.get("status")))
 
 
 def import_(client: DashboardClient, id_: str) -> Outcome:
@@ -320,7 +338,7 @@ def import_(client: DashboardClient, id_: str) -> Outcome:
         live = client.get_subscription(id_)
     except NotFoundError:
         raise NotFoundOnImport(f"no subscription {id_} in account {client.account_id}") from None
-    state: dict[str, Any] = {"account_id": client.account_id}
+    state: dict[str, Any] = {"account_id": client.account_id, "status": live.status}  # no URL known for it
     if live.email is None and live.expiry is not None and 0 < live.expiry <= catalog.RESOURCE_MAX_EXPIRY:
         state["expiry"] = live.expiry
     return _as_read(client, id_, live, state)

@@ -1,13 +1,16 @@
-"""`pulumi import` of a subscription created with callback credentials, with the real CLI (issue 15 item 2).
+"""`pulumi import` and `export` of a subscription created with callback credentials, real CLI (issue 15 item 2).
 
 The generated code names `callbackUsername` but no password (the API never returns it). It must preview
 with no changes and no warning; a change that needs the password must fail at preview with one line
 saying to set `callbackPassword`, with no request to the API; adding the password applies with one update
-and Bandwidth keeps credentials throughout.
+and Bandwidth keeps credentials throughout. The program `bandwidth-subscriptions export` writes (the
+dynamic resource, `adopt_id`) follows the same rules.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,7 @@ import yaml  # type: ignore[import-untyped]
 from bandwidth_provider.emulator import Emulator
 from bandwidth_provider.spec import SubscriptionSpec
 
-from .conftest import api_calls, live
+from .conftest import ACCOUNT, API_PASSWORD, API_USER, Stack, api_calls, live
 from .test_plugin_engine import CALLBACK_PASSWORD, NativeStack, plugin_env, raw_client
 
 __all__ = ["plugin_env"]  # the session fixture that primes the plugin, used here by name
@@ -74,5 +77,55 @@ def test_imported_credentials_preview_clean_and_need_the_password_to_change(
     assert [m for m, _ in api_calls(e2e_emulator, before)].count("PUT") == 1, "one update"
     (sub,) = live(e2e_emulator)
     assert sub["subscription_id"] == made and sub["has_password"]
+    stack.run("preview", "--expect-no-changes")
+    assert CALLBACK_PASSWORD not in stack.all_output()
+
+
+def test_exported_program_adopts_without_the_password_and_needs_it_to_change(
+    stack: Stack, e2e_emulator: Emulator, tmp_path: Path
+) -> None:
+    url = "https://hooks.example.com/bw/exported"
+    made = raw_client(e2e_emulator).create_subscription(
+        SubscriptionSpec.from_fields(
+            {
+                "order_type": "orders",
+                "callback_url": url,
+                "callback_username": "bandwidth",
+                "callback_password": CALLBACK_PASSWORD,
+            }
+        )
+    )
+    exported = tmp_path / "exported.py"
+    flags = ["--api-url", e2e_emulator.api_url, "--account-id", ACCOUNT, "--username", API_USER]
+    proc = subprocess.run(
+        [sys.executable, "-m", "bandwidth_provider", "export", *flags, "--output", str(exported)],
+        env={**stack.env, "BANDWIDTH_PASSWORD": API_PASSWORD},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    program = stack.dir / "__main__.py"
+    program.write_text(exported.read_text())
+    stack.init()
+    before = len(e2e_emulator.requests())
+    stack.up()
+    assert [m for m, _ in api_calls(e2e_emulator, before)] == ["GET"], "adopted with one GET: no PUT, no POST"
+    (sub,) = live(e2e_emulator)
+    assert sub["subscription_id"] == made and sub["has_password"]
+    clean = stack.run("preview", "--expect-no-changes")
+    assert "warning" not in (clean.stdout + clean.stderr).lower()
+
+    program.write_text(exported.read_text().replace(repr(url), repr(url + "/v2")))
+    refused = stack.run("preview", check=False)
+    assert refused.returncode != 0 and "set callback_password" in refused.stdout + refused.stderr
+
+    stack.config("ordersCallbackPassword", CALLBACK_PASSWORD, secret=True)
+    before = len(e2e_emulator.requests())
+    stack.up()
+    assert [m for m, _ in api_calls(e2e_emulator, before)].count("PUT") == 1, "one update"
+    (sub,) = live(e2e_emulator)
+    assert sub["callback_url"] == url + "/v2" and sub["has_password"]
     stack.run("preview", "--expect-no-changes")
     assert CALLBACK_PASSWORD not in stack.all_output()

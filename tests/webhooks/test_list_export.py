@@ -135,8 +135,8 @@ def test_export_compiles_and_adopts_everything(
     assert CALLBACK_PASSWORD not in program and DEFAULT_PASSWORD not in program
     for sub_id in populated.values():
         assert program.count(f"adopt_id={sub_id!r}") == 1
-    assert "callback_password=config.require_secret('ordersCallbackPassword')" in program
-    assert program.count("require_secret") == 1  # only the subscription that has a username
+    assert "callback_password=config.get_secret('ordersCallbackPassword')" in program
+    assert program.count("get_secret") == 1  # only the subscription that has a username
 
     recorder = Recorder()
     run_program(target, project="exported", config={"ordersCallbackPassword": "set-by-user"}, recorder=recorder)
@@ -188,8 +188,8 @@ def test_export_to_stdout_with_hostile_values() -> None:
             ident = line.split(" = ")[0]
             assert ident.isidentifier() and not keyword.iskeyword(ident)
             assert ident not in {"pulumi", "config", "Subscription"}
-    assert program.count("require_secret('ordersCallbackPassword')") == 1
-    assert program.count("require_secret('orders2CallbackPassword')") == 1
+    assert program.count("get_secret('ordersCallbackPassword')") == 1
+    assert program.count("get_secret('orders2CallbackPassword')") == 1
 
 
 def test_export_empty_account(emulator: Any, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,6 +1,6 @@
 """Subscriptions: one row each, duplicate detection, expiry purging and the status filter on the way out.
 
-Status texts pass through challenge.status_summary when read, so a row written by an older version
+Status texts pass through status.status_summary when read, so a row written by an older version
 never shows a receiver's reply. The callback password must stay readable (delivery resends it):
 only `password_for` returns it; every other read reports just whether one is set.
 """
@@ -46,8 +46,8 @@ FIELD_COLUMNS = (
 
 
 def shown_status(text: str) -> str:
-    """A stored status as shown: the filtered summary (challenge.status_summary), never a receiver's reply."""
-    from ...challenge import status_summary
+    """A stored status as shown: the filtered summary (status.status_summary), never a receiver's reply."""
+    from ...status import status_summary
 
     return status_summary(text) or text
 
