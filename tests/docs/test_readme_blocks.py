@@ -135,12 +135,51 @@ def test_every_marker_sits_right_before_a_fence() -> None:
     assert not stray, "markers not followed by a code block:\n" + "\n".join(stray)
 
 
-@pytest.mark.parametrize("block", select("python", kinds=("run", "compile-only", "skip")))
+HEREDOC = re.compile(r"^cat > (?P<name>\S+) <<'EOF'\n(?P<body>.*?)^EOF$", re.S | re.M)
+HEREDOC_LANGS = {".yaml": "yaml", ".py": "python", ".json": "json"}
+
+
+def heredocs() -> list[Block]:
+    """Files that shell blocks write with `cat > NAME <<'EOF'` (the walk-throughs' Pulumi.yaml, programs, …),
+    as blocks of their own, so that they are checked here too, offline, whether or not their block runs here."""
+    found: list[Block] = []
+    for block in BLOCKS:
+        if block.lang != "sh":
+            continue
+        for m in HEREDOC.finditer(block.text):
+            lang = HEREDOC_LANGS.get(Path(m["name"]).suffix)
+            if lang:
+                line = block.line + block.text[: m.start()].count("\n") + 1
+                found.append(Block(block.path, line, lang, m["body"], None))
+    return found
+
+
+HEREDOCS = heredocs()
+
+
+def written(lang: str) -> list[Any]:
+    return [pytest.param(b, id=f"{b}:{b.lang}") for b in HEREDOCS if b.lang == lang]
+
+
+def test_walkthrough_files_are_checked() -> None:
+    """The README's walk-throughs write YAML, Python and JSON files; each is parsed or compiled below."""
+    langs = [b.lang for b in HEREDOCS if b.path == "README.md"]
+    assert {"yaml", "python", "json"} <= set(langs), langs
+
+
+@pytest.mark.parametrize("block", written("json"))
+def test_json_files_parse(block: Block) -> None:
+    import json
+
+    assert isinstance(json.loads(block.text), dict)
+
+
+@pytest.mark.parametrize("block", select("python", kinds=("run", "compile-only", "skip")) + written("python"))
 def test_python_blocks_compile(block: Block) -> None:
     compile(block.text, str(block), "exec")
 
 
-@pytest.mark.parametrize("block", select("yaml"))
+@pytest.mark.parametrize("block", select("yaml") + written("yaml"))
 def test_yaml_blocks_parse(block: Block) -> None:
     """YAML parses; resources of the `bandwidth` package use only properties its schema declares."""
     import json

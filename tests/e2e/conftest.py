@@ -186,7 +186,9 @@ def newcomer_env(toolchain: Any, home: Path) -> dict[str, str]:
     """A shell a newcomer has: no Pulumi or Bandwidth settings, no pulumi on PATH, their own HOME.
 
     The shared caches stay where they are, so nothing is downloaded again: the toolchain's build
-    (XDG_CACHE_HOME), pip's and npm's caches.
+    (XDG_CACHE_HOME), pip's and npm's caches. Two settings keep this machine's own Pulumi files out of it
+    (`pulumi login --local` means the account's home directory, whatever HOME says): PULUMI_HOME and
+    PULUMI_BACKEND_URL point under `home`. They prepare nothing: the backend directory starts empty.
     """
     _module, bin_dir = toolchain
     home.mkdir(parents=True, exist_ok=True)
@@ -202,6 +204,8 @@ def newcomer_env(toolchain: Any, home: Path) -> dict[str, str]:
     env.setdefault("PIP_CACHE_DIR", str(Path(env["XDG_CACHE_HOME"]) / "pip"))
     env.setdefault("npm_config_cache", str(real_home / ".npm"))
     env.update(HOME=str(home), PULUMI_SKIP_UPDATE_CHECK="true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true")
+    (home / ".pulumi-state").mkdir(exist_ok=True)
+    env.update(PULUMI_HOME=str(home / ".pulumi"), PULUMI_BACKEND_URL=(home / ".pulumi-state").as_uri())
     return env
 
 

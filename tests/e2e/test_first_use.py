@@ -65,7 +65,7 @@ def test_first_start_failure_names_the_fix(tmp_path: Path, toolchain: Any) -> No
     env = newcomer_env(toolchain, tmp_path / "home")
     _module, bin_dir = toolchain
     env.update(PATH=f"{bin_dir}{os.pathsep}{env['PATH']}", PIP_NO_INDEX="1", PIP_FIND_LINKS=str(tmp_path))
-    env.update(PULUMI_BACKEND_URL=(tmp_path / "home").as_uri(), PULUMI_CONFIG_PASSPHRASE="first-use")
+    env["PULUMI_CONFIG_PASSPHRASE"] = "first-use"
     run = [
         subprocess.run(["pulumi", *a, "--non-interactive"], cwd=project, env=env, capture_output=True, text=True)
         for a in (["stack", "init", "dev"], ["preview"])

@@ -1,4 +1,7 @@
-"""The README's package walk-throughs (YAML, TypeScript, Python on the generated SDK), run as written (issue 15.4).
+"""The README's walk-throughs and install paths, run as written (issue 15, items 3 and 4).
+
+YAML, TypeScript and Python on the generated SDK from an empty directory; the dynamic resource installed from
+a local clone; the package's wheel and the plugin's tarball installed from built files.
 
 The blocks are taken from README.md: every block whose skip marker names this file. The block IS the test
 input: each test runs the set-up block and one walk-through in one `bash -e`, from the directory holding a
@@ -28,7 +31,7 @@ MARKER = re.compile(
 
 
 def readme_blocks() -> dict[str, str]:
-    """'setup' and one entry per walk-through ('bw-yaml', 'bw-ts', 'bw-py'), by the directory each makes."""
+    """'setup' and one entry per walk-through ('bw-yaml', 'bw-ts', …), by the directory each makes."""
     blocks: dict[str, str] = {}
     for body in MARKER.findall((REPO_ROOT / "README.md").read_text(encoding="utf-8")):
         first = body.splitlines()[0]
@@ -41,12 +44,15 @@ BLOCKS = readme_blocks()
 
 
 def test_the_readme_has_every_walkthrough() -> None:
-    assert set(BLOCKS) == {"setup", "bw-yaml", "bw-ts", "bw-py"}
+    assert set(BLOCKS) == {"setup", "bw-yaml", "bw-ts", "bw-py", "bw-dynamic", "bw-built"}
     assert BLOCKS["setup"].startswith("cd bandwidth-pulumi")
     for name in ("bw-yaml", "bw-ts", "bw-py"):
-        body = BLOCKS[name]
-        assert "bandwidth: ../bandwidth-pulumi/bandwidth-plugin" in body, f"{name} names the plugin under packages:"
-        assert body.rstrip().endswith("pulumi up --yes\npulumi destroy --yes"), name
+        assert "bandwidth: ../bandwidth-pulumi/bandwidth-plugin" in BLOCKS[name], f"{name}: the packages: entry"
+    assert "packages:" not in BLOCKS["bw-built"], "the installed tarball needs no path"
+    assert "pulumi plugin install resource bandwidth" in BLOCKS["bw-built"] and "--file" in BLOCKS["bw-built"]
+    assert "../bandwidth-pulumi\n" in BLOCKS["bw-dynamic"], "requirements.txt names the local clone"
+    for name, body in BLOCKS.items():
+        assert name == "setup" or body.rstrip().endswith("pulumi up --yes\npulumi destroy --yes"), name
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +64,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory, toolchain: Any) -> tuple
 
 @pytest.mark.parametrize(
     ("name", "resources"),
-    [("bw-yaml", 4), ("bw-ts", 3), ("bw-py", 3)],  # the stack, the subscriptions, YAML's explicit provider
+    # the stack, the subscriptions, YAML's explicit provider
+    [("bw-yaml", 4), ("bw-ts", 3), ("bw-py", 3), ("bw-dynamic", 2), ("bw-built", 2)],
 )
 def test_walkthrough_as_written(name: str, resources: int, workspace: tuple[Path, dict[str, str]]) -> None:
     if name == "bw-ts" and shutil.which("npm") is None:
