@@ -76,20 +76,28 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes, mode: int = 0o644) -> Non
     tar.addfile(info, io.BytesIO(data))
 
 
-def write_tarball(tarball: Path, wheel: Path) -> Path:
-    """The plugin tarball: plugin files, the wheel, requirements.txt naming it; same input, same bytes."""
+def write_files(tarball: Path, files: dict[str, bytes], executable: frozenset[str] = frozenset()) -> Path:
+    """A gzipped tarball of `files` (name -> bytes) in the given order; same input, same bytes."""
     tarball.parent.mkdir(parents=True, exist_ok=True)
     with (
         open(tarball, "wb") as raw,
         gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=EPOCH) as gz,
         tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
     ):
-        for path in plugin_files():
-            mode = 0o755 if path.stat().st_mode & 0o111 else 0o644
-            _add(tar, path.relative_to(PLUGIN).as_posix(), path.read_bytes(), mode)
-        _add(tar, "requirements.txt", f"./{wheel.name}\n".encode())
-        _add(tar, wheel.name, wheel.read_bytes())
+        for name, data in files.items():
+            _add(tar, name, data, 0o755 if name in executable else 0o644)
     return tarball
+
+
+def write_tarball(tarball: Path, wheel: Path) -> Path:
+    """The plugin tarball: plugin files, the wheel, requirements.txt naming it; same input, same bytes."""
+    files = {path.relative_to(PLUGIN).as_posix(): path.read_bytes() for path in plugin_files()}
+    executable = frozenset(
+        path.relative_to(PLUGIN).as_posix() for path in plugin_files() if path.stat().st_mode & 0o111
+    )
+    files["requirements.txt"] = f"./{wheel.name}\n".encode()
+    files[wheel.name] = wheel.read_bytes()
+    return write_files(tarball, files, executable)
 
 
 def build(out_dir: Path) -> Path:
