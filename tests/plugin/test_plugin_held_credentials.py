@@ -66,3 +66,15 @@ def test_an_update_without_the_password_never_strips_the_credentials(plugin: Plu
         plugin.update(made, state, {**imported, "callbackUrl": "https://hooks.example.com/new"}, name="orders")
     assert "set callbackPassword" in err.value.details
     assert puts(emulator) == 0 and emulator.state()["subscriptions"][0]["has_password"]
+
+
+def test_adopt_id_without_the_password_adopts_as_it_is(plugin: PluginServer, emulator: Emulator) -> None:
+    """The `adoptId` path of the same rule: GET and no PUT, so Bandwidth keeps the credentials."""
+    made, _ = plugin.create(plugin.check(ORDERS)[0], name="made-by-hand")
+    inputs, failures = plugin.check({**HELD, "adoptId": made}, name="orders")
+    assert failures == []
+    adopted, _ = plugin.create(inputs, name="orders")
+    assert adopted == made and puts(emulator) == 0
+    assert emulator.state()["subscriptions"][0]["has_password"]
+    _, failures = plugin.check({**HELD, "adoptId": made, "numberFormat": "E164"}, inputs, name="orders")
+    assert [p for p, _ in failures] == ["callbackPassword"] and "numberFormat" in failures[0][1]
