@@ -54,14 +54,12 @@ def example(lang: str) -> str:
     return block.text
 
 
-def commands_to_run() -> list[str]:
-    """Every command of installation-configuration.md's unmarked `sh` blocks, in order."""
+def blocks_to_run() -> list[list[str]]:
+    """The commands of each unmarked `sh` block of installation-configuration.md, block by block."""
     return [
-        line.strip()
+        [line.strip() for line in block.text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
         for block in doc_blocks(INSTALL)
         if block.lang == "sh" and not block.skipped
-        for line in block.text.splitlines()
-        if line.strip() and not line.lstrip().startswith("#")
     ]
 
 
@@ -132,6 +130,6 @@ def test_names_download_location_and_version_are_the_schemas() -> None:
 def test_every_sh_block_is_run_or_says_why_not() -> None:
     blocks = [b for p in (INDEX, INSTALL) for b in doc_blocks(p)]
     assert {b.lang for b in blocks} <= {"sh", "python", "typescript", "yaml"}
-    commands = commands_to_run()
+    commands = [c for block in blocks_to_run() for c in block]
     assert commands, "the install commands are run by tests/release/test_outsider.py"
     assert all(c.split()[0] in ("pulumi", "npm", "pip", "export") for c in commands), commands
