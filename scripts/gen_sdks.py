@@ -109,6 +109,19 @@ def generate(schema_file: Path, out: Path, languages: tuple[str, ...], bin_dir: 
             if lang == "nodejs":
                 fix_node_relative_imports(target)
             finish_build_files(lang, target, schema_file)
+            finish_build_files(lang, target, schema_file)
+
+
+def finish_build_files(lang: str, target: Path, schema_file: Path) -> None:
+    """The Go SDK's go.mod/go.sum and the Java SDK's pom.xml (scripts/sdk_build_files.py says why)."""
+    if str(ROOT / "scripts") not in sys.path:
+        sys.path.insert(0, str(ROOT / "scripts"))
+    import sdk_build_files
+
+    try:
+        sdk_build_files.finish(lang, target, json.loads(schema_file.read_text(encoding="utf-8")))
+    except sdk_build_files.BuildFileError as exc:
+        raise GenerationError(str(exc)) from exc
 
 
 def finish_build_files(lang: str, target: Path, schema_file: Path) -> None:
