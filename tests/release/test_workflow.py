@@ -80,3 +80,6 @@ def test_publishes_what_the_command_built(workflow: dict[str, Any]) -> None:
     assert uses(jobs["pypi"]).count("pypa/gh-action-pypi-publish@release/v1") == 2
     assert "npm publish ./dist/*.tgz" in "\n".join(runs(jobs["npm"]))
     assert "secrets." not in WORKFLOW.read_text(encoding="utf-8"), "no stored publishing tokens"
+    tag = "\n".join(runs(jobs["go-sdk"]))
+    assert 'git tag "sdk/go/$GITHUB_REF_NAME"' in tag and 'git push origin "sdk/go/$GITHUB_REF_NAME"' in tag
+    assert jobs["go-sdk"]["permissions"] == {"contents": "write"}
