@@ -322,9 +322,7 @@ class DashboardClient:
             operation.check()
             request_auth = auth if auth is not None else self._auth()
             if self.rate_limiter is not None:  # every request counts, retries and token requests included
-                delay = self.rate_limiter.reserve()
-                if delay > 0:
-                    policy.wait(delay, operation)
+                self.rate_limiter.acquire(functools.partial(policy.wait, operation=operation))
             try:
                 answer = self._sessions.exchange(
                     method,

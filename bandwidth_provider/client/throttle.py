@@ -6,11 +6,11 @@ All `DashboardClient`s a provider process creates from its settings share one `R
 threads, several accounts) are limited together. Every HTTP request counts: token requests, retries and
 the list that confirms a 404.
 
-The limiter reserves a send time for each request under a lock, in arrival order: requests are spaced
-`1/N` seconds apart, and the (N+1)-th is never sent before `window + margin` after the first of the
-last N, so a receiver counting arrivals sees at most N in any one-second window even when a request is
-delayed by up to `margin` on its way. The caller then waits (on its operation's budget, so a Cancel or
-a custom timeout ends the wait) until its reserved time.
+Under a lock, the limiter records when each request is let through: requests are spaced `1/N` seconds
+apart, and the (N+1)-th never goes before `window + margin` after the first of the last N, so a receiver
+counting arrivals sees at most N in any one-second window even when a request is delayed by up to
+`margin` on its way. A caller that must wait does so on its operation's budget (a Cancel or a custom
+timeout ends the wait), then tries again.
 """
 
 from __future__ import annotations
@@ -44,20 +44,31 @@ class RateLimiter:
         self._clock = clock
         self._window = window + margin
         self._interval = window / per_second
-        self._granted: deque[float] = deque(maxlen=max(1, math.floor(per_second)))
+        self._sent: deque[float] = deque(maxlen=max(1, math.floor(per_second)))
         self._lock = threading.Lock()
 
-    def reserve(self) -> float:
-        """Take the next send slot; returns the seconds to wait before sending (0 when it is free now)."""
+    def try_acquire(self) -> float:
+        """Take a send slot now and return 0, or return the seconds to wait before trying again.
+
+        Slots are recorded when taken, not when promised: a thread that wakes late (a busy machine)
+        is counted at the time it really sends, so lateness never squeezes two windows' worth together.
+        """
         with self._lock:
             now = self._clock()
-            at = now
-            if self._granted:
-                at = max(at, self._granted[-1] + self._interval)
-                if len(self._granted) == self._granted.maxlen:
-                    at = max(at, self._granted[0] + self._window)
-            self._granted.append(at)
-            return at - now
+            earliest = now
+            if self._sent:
+                earliest = max(earliest, self._sent[-1] + self._interval)
+                if len(self._sent) == self._sent.maxlen:
+                    earliest = max(earliest, self._sent[0] + self._window)
+            if earliest > now:
+                return earliest - now
+            self._sent.append(now)
+            return 0.0
+
+    def acquire(self, wait: Callable[[float], None]) -> None:
+        """Block (through `wait`, which may raise to give up) until a send slot is taken."""
+        while (delay := self.try_acquire()) > 0:
+            wait(delay)
 
     def __repr__(self) -> str:
         return f"RateLimiter(per_second={self.per_second!r})"

@@ -2,7 +2,7 @@
 
 The client's messages say what happened and where (`GET http://127.0.0.1:8765/api/...: could not
 connect`); a provider user also needs the setting to look at. The CLI has its own wording (flags,
-`commands._fix`); these name stack config keys and the resource's properties in snake_case, which the
+`cli/options.failure_fix`); these name stack config keys and the resource's properties in snake_case, which the
 `bandwidth` plugin turns into camelCase like every core message.
 """
 
