@@ -131,6 +131,10 @@ def emulator_python(release: Path, toolchain: Any, tmp_path_factory: pytest.Temp
     run([str(_base_python()), "-m", "venv", str(root / "venv")], root, env)
     (wheel,) = release.glob("bandwidth_pulumi-*-py3-none-any.whl")
     run([str(root / "venv" / "bin" / "pip"), "install", "--quiet", str(wheel)], root, env)
+    where = run(
+        [str(root / "venv" / "bin" / "python"), "-c", "import bandwidth_provider as b; print(b.__file__)"], root, env
+    )
+    assert Path(where.stdout.strip()).is_relative_to(root / "venv"), where.stdout
     return root / "venv" / "bin"
 
 
@@ -304,6 +308,8 @@ def _python(project: Project) -> None:
     (project.dir / "__main__.py").write_text(example("python"))
     project.run(str(_base_python()), "-m", "venv", "venv")
     project.doc_commands("pip install")
+    where = project.run("venv/bin/python", "-c", "import pulumi_bandwidth as b; print(b.__file__)")
+    assert Path(where.strip()).is_relative_to(project.dir / "venv"), "the SDK wheel, installed into the project"
     project.pulumi("stack", "init", "dev")
     project.doc_commands("bandwidth:clientId")  # OAuth2 in stack config
     project.doc_commands("maxRequestsPerSecond")
