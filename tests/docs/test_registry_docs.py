@@ -1,11 +1,11 @@
 """The Pulumi Registry pages, docs/_index.md and docs/installation-configuration.md, hold to the code.
 
 - Both carry the front matter the Registry reads (`title`, `meta_desc`, `layout: package`).
-- `_index.md` has one example per tested language (TypeScript, Python, YAML). tests/release/test_outsider.py
+- `docs/_index.md` has one example per tested language (TypeScript, Python, YAML). tests/release/test_outsider.py
   runs each of them, as written, with `pulumi up` and `destroy` from a release's files; here they compile
   (Python), parse and use only schema properties (YAML).
 - Every setting of `settings.SOURCES` appears with its stack key and environment variable in
-  installation-configuration.md, and the package names, download location and version the pages quote are
+  docs/installation-configuration.md, and the package names, download location and version the pages quote are
   the schema's.
 - Every `sh` block is either run by tests/release/test_outsider.py (which fails when one is left out) or
   carries `<!-- readme-test: skip (reason) -->`.
@@ -49,13 +49,13 @@ def doc_blocks(path: str) -> list[DocBlock]:
 
 
 def example(lang: str) -> str:
-    """The `_index.md` example in one language."""
+    """The `docs/_index.md` example in one language."""
     (block,) = [b for b in doc_blocks(INDEX) if b.lang == lang]
     return block.text
 
 
 def blocks_to_run() -> list[list[str]]:
-    """The commands of each unmarked `sh` block of installation-configuration.md, block by block."""
+    """The commands of each unmarked `sh` block of docs/installation-configuration.md, block by block."""
     return [
         [line.strip() for line in block.text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
         for block in doc_blocks(INSTALL)

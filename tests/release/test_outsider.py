@@ -11,7 +11,7 @@ and, in temporary directories with nothing of this checkout on `PATH` or `PYTHON
   each configured by one of docs/installation-configuration.md's blocks (Basic auth in stack config, OAuth2
   in stack config with the request-rate cap, OAuth2 from environment variables).
 
-Every unmarked `sh` block of installation-configuration.md is run here (the test fails when one is not).
+Every unmarked `sh` block of docs/installation-configuration.md is run here (the test fails when one is not).
 """
 
 from __future__ import annotations
@@ -206,7 +206,7 @@ def _assert_plugin_listed(cwd: Path, env: dict[str, str]) -> None:
     assert ["bandwidth", "resource", _version()] in listed, listed
 
 
-#: How the tests below pick each unmarked sh block of installation-configuration.md (a text it contains).
+#: How the tests below pick each unmarked sh block of docs/installation-configuration.md (a text it contains).
 MARKERS = (
     "--server",
     "--file",
@@ -220,7 +220,7 @@ MARKERS = (
 
 
 def _doc_block(marker: str) -> list[str]:
-    """The one unmarked sh block of installation-configuration.md that mentions `marker`."""
+    """The one unmarked sh block of docs/installation-configuration.md that mentions `marker`."""
     assert marker in MARKERS
     found = [block for block in blocks_to_run() if any(marker in c for c in block)]
     assert len(found) == 1, (marker, found)
