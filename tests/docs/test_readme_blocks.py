@@ -39,7 +39,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 COVERED = ("README.md", "docs/emulator.md", "docs/testing.md", "docs/benchmarks.md", "docs/decisions.md")
-LANGUAGES = {"python", "yaml", "sh", "console", "text"}
+LANGUAGES = {"python", "yaml", "sh", "console", "text", "go", "java"}  # go/java: tests/e2e/test_go_java.py
 MARKER = re.compile(r"<!--\s*readme-test:\s*(?P<body>.*?)\s*-->")
 MARKER_BODY = re.compile(r"(?P<kind>skip|compile-only) \((?P<reason>[^()]*\S[^()]*)\)")
 TYPE_TOKEN = "pulumi-python:dynamic/bandwidth:Subscription"
