@@ -59,9 +59,13 @@ class GenerationError(Exception):
 
 
 def toolchain_bin() -> Path:
-    """The pinned toolchain's bin directory: scripts/pulumi_toolchain.py's last stdout line."""
+    """The pinned build's bin directory (`pulumi_toolchain.py --build`: never another pulumi on PATH, whose code
+    generators would write other SDKs), the script's last stdout line."""
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "pulumi_toolchain.py")], capture_output=True, text=True, check=False
+        [sys.executable, str(ROOT / "scripts" / "pulumi_toolchain.py"), "--build"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
@@ -109,19 +113,6 @@ def generate(schema_file: Path, out: Path, languages: tuple[str, ...], bin_dir: 
             if lang == "nodejs":
                 fix_node_relative_imports(target)
             finish_build_files(lang, target, schema_file)
-            finish_build_files(lang, target, schema_file)
-
-
-def finish_build_files(lang: str, target: Path, schema_file: Path) -> None:
-    """The Go SDK's go.mod/go.sum and the Java SDK's pom.xml (scripts/sdk_build_files.py says why)."""
-    if str(ROOT / "scripts") not in sys.path:
-        sys.path.insert(0, str(ROOT / "scripts"))
-    import sdk_build_files
-
-    try:
-        sdk_build_files.finish(lang, target, json.loads(schema_file.read_text(encoding="utf-8")))
-    except sdk_build_files.BuildFileError as exc:
-        raise GenerationError(str(exc)) from exc
 
 
 def finish_build_files(lang: str, target: Path, schema_file: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -34,8 +35,10 @@ def release() -> Any:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
     out = tmp_path_factory.mktemp("release") / "dist"
+    # the command as documented: `python3`, which need not have `build` (the script then makes a private venv)
+    python3 = shutil.which("python3") or sys.executable
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "release.py"), "--out", str(out)],
+        [python3, str(ROOT / "scripts" / "release.py"), "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=900,
