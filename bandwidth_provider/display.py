@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MAX_ECHO", "SHOWN_LIMIT", "one_line", "redact_userinfo", "shown", "shown_arg", "strip_userinfo"]
+__all__ = [
+    "MAX_ECHO",
+    "SHOWN_LIMIT",
+    "one_line",
+    "redact_userinfo",
+    "shown",
+    "shown_arg",
+    "shown_origin",
+    "strip_userinfo",
+]
 
 #: How much of a user value a message quotes; longer values are cut (a 2 MB input is not echoed back).
 SHOWN_LIMIT = 60
@@ -22,6 +31,8 @@ _SLASHES = re.compile(r"//|%2F%2F", re.IGNORECASE)
 _COLON = re.compile(r":|%3A", re.IGNORECASE)
 #: What may precede the `//` that opens an authority: punctuation (a quote, a bracket), then a scheme.
 _SCHEME = re.compile(r"[^\w%]*(?:[A-Za-z][A-Za-z0-9+.\-]*(?::|%3A))?", re.IGNORECASE)
+#: A URL's `scheme://host:port` (or, without `//`, what precedes its first `/`, `?` or `#`).
+_ORIGIN = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.\-]*:)?(?://)?[^/?#\\\s]*")
 
 
 def shown(value: object, limit: int = SHOWN_LIMIT, *, quote: bool = True) -> str:
@@ -40,6 +51,24 @@ def shown(value: object, limit: int = SHOWN_LIMIT, *, quote: bool = True) -> str
     if len(text) > limit:
         text = f"{text[:limit]}... ({len(value)} characters)"
     return repr(text) if quote else text
+
+
+def shown_origin(url: object, limit: int = SHOWN_LIMIT, *, quote: bool = True) -> str:
+    """A callback URL fit for a message: its `scheme://host:port` only, anything after it shown as `/...`.
+
+    A callback URL's path, query and fragment often carry a token, and the dynamic resource cannot tell
+    which inputs the program marked secret (the engine unwraps them before calling it): so no message
+    of either front end quotes more of a callback URL than this, with the subscription's id and the
+    property name to say which one it is. The userinfo goes too (`redact_userinfo`, to the last `@`).
+    """
+    if not isinstance(url, str):
+        return shown(url, limit, quote=quote)
+    text = redact_userinfo(url.strip(), "")
+    head = _ORIGIN.match(text)
+    origin = head.group() if head else ""
+    rest = text[len(origin) :]
+    origin += rest if rest in ("", "/") else "/..." if rest[0] in "/?#\\" else "..."
+    return shown(one_line(origin), limit, quote=quote)
 
 
 def _mask_urls(text: str) -> str:

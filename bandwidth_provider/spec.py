@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import catalog
-from .display import redact_userinfo
+from .display import redact_userinfo, shown_origin
 from .display import shown as shown  # re-exported: the core quotes values with spec.shown
 from .errors import Problem, SpecError
 
@@ -173,7 +173,7 @@ def _check_url(c: _Checker) -> None:
         return
     problem = _url_problem(url)
     if problem:
-        c.fail("callback_url", f"{shown(url)} is invalid: {problem}", 14506)
+        c.fail("callback_url", f"{shown_origin(url)} is invalid: {problem}", 14506)  # its path may hold a token
 
 
 def _url_problem(url: str) -> str | None:

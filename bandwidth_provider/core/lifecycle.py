@@ -27,7 +27,7 @@ from typing import Any
 
 from .. import catalog
 from ..client import DashboardClient
-from ..display import one_line
+from ..display import one_line, shown_origin
 from ..durations import describe
 from ..errors import (
     AmbiguousWriteError,
@@ -194,9 +194,10 @@ def _duplicate(
     names = ("order_type", "event_type", "order_id")
     target = " ".join(f"{k}={shown(v)}" for k, v in zip(names, spec.target, strict=True) if v)
     found = f"subscription {existing.subscription_id}" if existing else "a subscription"
+    where = shown(spec.email) if spec.email is not None else f"callback_url {shown_origin(spec.callback_url)}"
     adopt = f'adopt_id="{existing.subscription_id}"' if existing else "adopt_id=<its id>"
     return BandwidthError(
-        f"{found} for {target} and {shown(spec.destination)} already exists in account "
+        f"{found} for {target} and {where} already exists in account "
         f"{client.account_id} (HTTP 409). It is not taken over: it may belong to another resource or "
         f"stack. To manage it with this resource, set {adopt}; otherwise change the target or "
         "destination, or delete the existing one. If this happened while replacing this resource, "
@@ -299,7 +300,7 @@ def _health(id_: str, outs: Mapping[str, Any], seen: object = None) -> list[str]
     if isinstance(status, str) and status and status != "READY" and not status.startswith("2"):
         url = outs.get("callback_url")
         new = url is not None and status != status_summary(seen if isinstance(seen, str) else None)
-        where = f" to {one_line(shown(url, 200, quote=False))}" if new else ""
+        where = f" to {shown_origin(url, 200, quote=False)}" if new else ""
         warnings.append(f"subscription {id_}: last delivery{where} failed: {one_line(status)}")
     expires = parse_timestamp(outs.get("expires_at"))
     if expires is not None and expires - now() < EXPIRY_WARNING:

@@ -123,13 +123,29 @@ def test_create_update_and_read_keep_them_secret(plugin: PluginServer, emulator:
 def test_messages_never_quote_a_secret_input(plugin: PluginServer, emulator: Emulator) -> None:
     bad = check(plugin, {**INPUTS, "callbackUrl": f"ftp://hooks.example.com/{TOKEN}"})
     assert [f.property for f in bad.failures] == ["callbackUrl"]
-    assert TOKEN not in bad.failures[0].reason and "[secret]" in bad.failures[0].reason
+    assert TOKEN not in bad.failures[0].reason and "'ftp://hooks.example.com/...'" in bad.failures[0].reason
 
     checked = values.decode(check(plugin, INPUTS).inputs)
     create(plugin, checked, secrets=("callbackPassword",))  # someone else's, same target and URL
     with pytest.raises(PluginError) as raised:
         create(plugin, checked)
     assert "409" in raised.value.details and "adoptId" in raised.value.details
-    assert TOKEN not in raised.value.details and "[secret]" in raised.value.details
+    assert TOKEN not in raised.value.details and "'https://hooks.example.com/...'" in raised.value.details
     for message, _ in plugin.engine.warnings():
         assert TOKEN not in message
+
+
+def test_messages_show_only_a_callback_urls_origin_even_unmarked(plugin: PluginServer, emulator: Emulator) -> None:
+    """The dynamic resource cannot tell a secret input (the engine unwraps it): both show the origin only.
+
+    Twin: tests/grpc/test_grpc_url_messages.py.
+    """
+    plain = {**INPUTS, "callbackUrl": f"{SECRET_URL}?sig={TOKEN}"}
+    bad = check(plugin, {**plain, "callbackUrl": f"ftp://hooks.example.com/{TOKEN}"}, secrets=("callbackPassword",))
+    assert TOKEN not in bad.failures[0].reason and "'ftp://hooks.example.com/...'" in bad.failures[0].reason
+    checked = values.decode(check(plugin, plain, secrets=("callbackPassword",)).inputs)
+    theirs = create(plugin, checked, secrets=("callbackPassword",)).id
+    with pytest.raises(PluginError) as raised:
+        create(plugin, checked, secrets=("callbackPassword",))
+    assert f'adoptId="{theirs}"' in raised.value.details
+    assert "callbackUrl 'https://hooks.example.com/...'" in raised.value.details and TOKEN not in raised.value.details

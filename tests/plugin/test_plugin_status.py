@@ -74,7 +74,9 @@ def test_the_warning_names_a_url_only_for_a_status_that_belongs_to_it(stub_plugi
     plugin.read(SUB_ID, seen, STATE, name="orders")
     unchanged, changed = delivery_warnings(plugin)
     assert URL not in unchanged
-    assert f"last delivery to {URL} failed: 500 Internal Server Error" in changed
+    site = URL.split("/", 3)
+    assert f"last delivery to {'/'.join(site[:3])}/... failed: 500 Internal Server Error" in changed
+    assert site[3] not in repr(plugin.engine.logs), "a callback URL's path (it may hold a token) is never shown"
 
 
 def test_an_update_that_moves_the_url_records_where_the_status_stands(plugin: PluginServer, emulator: Emulator) -> None:
