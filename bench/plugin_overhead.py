@@ -4,7 +4,8 @@ Same run, same emulator (its own process), interleaved call by call so machine-l
 side equally: ``plugin`` is a gRPC Create to `python bandwidth-plugin` (started as the engine starts it),
 ``dynamic`` the same through Pulumi's dynamic provider server (``python -m pulumi.dynamic``), ``bare`` a
 keep-alive ``requests`` POST of the same XML, ``rpc`` an empty round trip (GetPluginInfo) to the plugin:
-the gRPC floor.
+the gRPC floor; ``list`` the bare GET of the account's subscriptions of the type that every create sends
+before its POST, ``find`` the same through the core's client in-process (`find_matching`: list and parse).
 
 Every create lists the account's subscriptions of its order type before its POST, so the account's size
 matters. Each round fills the account with SIZE subscriptions of the bench's order type (``--sizes``,
@@ -16,7 +17,7 @@ batches of 6 (the first of each batch, which opens the connection, untimed; the 
 most 5 within a batch, deleted afterwards), alternating with bare POSTs.
 Prints medians and the ratios per size; the targets: plugin/bare <= 1.3, dynamic/bare <= 1.2 (design.md).
 
-    .venv/bin/python bench/plugin_overhead.py [-n 200] [--n-more 50] [--sizes 10,100,1000]
+    .venv/bin/python bench/plugin_overhead.py [-n 200] [--n-more 50] [--sizes 10,100,1000] [--latency-ms 0]
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from pulumi.runtime.proto import provider_pb2
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from bandwidth_provider.client import DashboardClient  # noqa: E402
 from bandwidth_provider.plugin import values  # noqa: E402
 from bandwidth_provider.spec import SubscriptionSpec  # noqa: E402
 from bandwidth_provider.wire import encode_subscription  # noqa: E402
@@ -172,6 +174,8 @@ def one_size(
     plugin_in = [plugin.check(camel(i, tag + "plugin"))[0] for i in range(total)]
     dynamic_in = [dynamic.check({}, snake(i, tag + "dynamic")).inputs for i in range(total)]
     bodies = [encode_subscription(SubscriptionSpec.from_fields(snake(i, tag + "bare"))) for i in range(total)]
+    client = DashboardClient(emu.api_url, ACCOUNT, username=USER, password=PASSWORD)
+    specs = [SubscriptionSpec.from_fields(snake(i, tag + "find")) for i in range(total)]
     # Requests are marshalled up front: the engine (Go) pays that, not the plugin.
     creates = [
         provider_pb2.CreateRequest(urn=urn(f"{tag}p{i}"), properties=values.encode(plugin_in[i], ["callbackPassword"]))
@@ -185,6 +189,7 @@ def one_size(
         "bare": lambda i: api.post(bodies[i]),
         "rpc": lambda i: (stub.GetPluginInfo(empty_pb2.Empty(), timeout=60), None)[1],  # the transport's floor
         "list": lambda i: api.list_of_type(),  # the request every create now sends before its POST
+        "find": lambda i: (client.find_matching(specs[i]), None)[1],  # the same, as the core sends and parses it
     }
     times: dict[str, list[float]] = {k: [] for k in sides}
     for i in range(total):
@@ -237,6 +242,9 @@ def main() -> int:
                 "median_ms": {key: round(v, 3) for key, v in med.items()},
                 "ratio_plugin_over_bare": round(p_ratio, 3),
                 "ratio_dynamic_over_bare": round(d_ratio, 3),
+                # the create's cost apart from its list (approximate: the list as parsed in this process)
+                "ratio_plugin_minus_find_over_bare": round((med["plugin"] - med["find"]) / med["bare"], 3),
+                "ratio_dynamic_minus_find_over_bare": round((med["dynamic"] - med["find"]) / med["bare"], 3),
                 "plugin_meets_target": p_ratio <= TARGET,
                 "dynamic_meets_target": d_ratio <= DYNAMIC_TARGET,
             }
@@ -246,7 +254,10 @@ def main() -> int:
                 f" | dynamic Create {med['dynamic']:.3f} ms | bare POST {med['bare']:.3f} ms"
                 f" | plugin/bare {p_ratio:.3f} ({verdict(p_ratio, TARGET)})"
                 f" | dynamic/bare {d_ratio:.3f} ({verdict(d_ratio, DYNAMIC_TARGET)})"
-                f" | empty RPC {med['rpc']:.3f} ms | the list alone {med['list']:.3f} ms",
+                f" | empty RPC {med['rpc']:.3f} ms | the list alone {med['list']:.3f} ms"
+                f" (find_matching in-process, list and parse: {med['find']:.3f} ms)"
+                f" | without the list, roughly: plugin/bare {(med['plugin'] - med['find']) / med['bare']:.3f},"
+                f" dynamic/bare {(med['dynamic'] - med['find']) / med['bare']:.3f}",
                 flush=True,
             )
         binary = go_client() if args.go_rounds > 0 else None
