@@ -112,6 +112,9 @@ class SubscriptionProvider(ResourceProvider):
         """Compare checked (or, on refresh, stored) inputs with stored outputs over managed keys only."""
         olds = _plain(olds)
         result = plan.diff(olds, _plain(news), is_unknown=_is_unknown)
+        refusal = result.refusal(olds.get("subscription_id") or _id)
+        if refusal:  # a due renewal would strip the credentials Bandwidth holds: fail at preview, not at up
+            raise BandwidthError(refusal)
         note = result.renewal_note(olds.get("subscription_id"))
         if note:
             pulumi.log.info(note)

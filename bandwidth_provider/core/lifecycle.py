@@ -323,6 +323,7 @@ def read(client: DashboardClient, id_: str, state: Mapping[str, Any]) -> Outcome
         raise _rejected(exc) from None
     outcome = _as_read(client, id_, live, state)
     ownership.restate_adopted(client.account_id, id_, outcome.outputs)
+    ownership.remember_refreshed(id_)
     return outcome
 
 

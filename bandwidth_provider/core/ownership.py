@@ -1,10 +1,12 @@
-"""What one provider process remembers about ids it deleted and adopted (docs/pulumi-engine.md §4.5).
+"""What one provider process remembers about ids it deleted, adopted and refreshed (docs/pulumi-engine.md §4.5).
 
 One `pulumi up` is one provider process, so these sets see exactly one deployment's calls:
 - an id this process deleted, then named by `adopt_id`, was the adopting resource's own subscription
   (a delete-before-replace): the create POSTs a new one instead;
 - an id a create in this process adopted, then deleted, is the old owner's delete (a create-before-delete
-  replacement, or a removed resource whose id another one adopted): the subscription is left alone.
+  replacement, or a removed resource whose id another one adopted): the subscription is left alone;
+- the first Diff of an id after a refresh's Read in this process is the engine classifying the refresh
+  step (pulumi/pulumi's RefreshStep), not a plan `up` will apply (`Plan.refusal`).
 """
 
 from __future__ import annotations
@@ -83,3 +85,23 @@ def owned_by_an_adopter(account: str, subscription_id: str, state: Mapping[str, 
             return False
         _ADOPTED[key] = claims[-1:]  # the latest adopter owns it now
         return True
+
+
+# Ids a refresh's Read just returned; the engine's next Diff of each classifies that refresh step.
+_REFRESHED: set[str] = set()
+
+
+def remember_refreshed(subscription_id: str) -> None:
+    with _LOCK:
+        if len(_REFRESHED) >= _LIMIT:
+            _REFRESHED.clear()
+        _REFRESHED.add(subscription_id)
+
+
+def refreshed(subscription_id: str) -> bool:
+    """Whether a refresh's Read of this id came last in this process (true once: the Diff that follows it)."""
+    with _LOCK:
+        if subscription_id in _REFRESHED:
+            _REFRESHED.discard(subscription_id)
+            return True
+        return False

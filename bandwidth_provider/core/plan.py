@@ -15,6 +15,7 @@ from typing import Any
 from .. import catalog
 from ..errors import Problem
 from ..spec import SPEC_FIELDS, id_problem, normalize_fields, shown, whole_number
+from . import ownership
 from .fields import REPLACE_NAMES
 
 IsUnknown = Callable[[object], bool]
@@ -171,6 +172,8 @@ class Plan:
     delete_before_replace: bool = True
     #: Seconds of lifetime left when below renew_before (so `up` renews), else None.
     renewal_left: int | None = None
+    #: A renewal is due but Bandwidth holds the credentials (renewing is a PUT that needs the password).
+    renewal_needs_password: bool = False
 
     def renewal_note(self, subscription_id: object) -> str | None:
         if self.renewal_left is None:
@@ -178,6 +181,23 @@ class Plan:
         return (
             f"subscription {subscription_id}: {self.renewal_left} s of lifetime left, below renew_before; "
             "`pulumi up` renews it"
+        )
+
+    def refusal(self, subscription_id: object) -> str | None:
+        """Why `up` cannot apply this plan, said at preview (one line), or None.
+
+        A due renewal is a PUT, and a PUT replaces the callback credentials: without the password that
+        Bandwidth holds (an imported or adopted subscription) it would strip them, so preview fails
+        instead, the way check refuses any other change. Not after a refresh's own Read in this process
+        (`ownership.refreshed`): the engine's refresh calls Diff only to classify the refresh step, and a
+        refresh must not fail for what the next `up` decides.
+        """
+        classifying_a_refresh = ownership.refreshed(str(subscription_id))  # consumed by every Diff
+        if not self.renewal_needs_password or classifying_a_refresh:
+            return None
+        return (
+            f"subscription {subscription_id}: {self.renewal_left} s of lifetime left, below renew_before, and "
+            f"renewing it needs the password: {HELD_CREDENTIALS}"
         )
 
 
@@ -215,4 +235,12 @@ def diff(olds: Mapping[str, Any], news: Mapping[str, Any], *, is_unknown: IsUnkn
     left = None if changed else renewal_due(olds, news)
     if left is not None:
         changed.append("expiry")
-    return Plan(changes=bool(changed), replaces=sorted(set(replaces)), diffs=sorted(set(changed)), renewal_left=left)
+    user = news.get("callback_username")
+    held = user is not None and not is_unknown(user) and news.get("callback_password") is None
+    return Plan(
+        changes=bool(changed),
+        replaces=sorted(set(replaces)),
+        diffs=sorted(set(changed)),
+        renewal_left=left,
+        renewal_needs_password=left is not None and held,
+    )

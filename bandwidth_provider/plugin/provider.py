@@ -227,6 +227,9 @@ class BandwidthProvider(provider_pb2_grpc.ResourceProviderServicer):
     def Diff(self, request: Any, context: grpc.ServicerContext) -> Any:
         olds, news = self._inputs(request.olds), self._inputs(request.news)
         result = plan.diff(olds, news, is_unknown=values.is_unknown)
+        refusal = result.refusal(olds.get("subscription_id") or request.id)
+        if refusal:  # a due renewal would strip the credentials Bandwidth holds: fail at preview, not at up
+            context.abort(grpc.StatusCode.UNKNOWN, f"diff: {in_wire_names(refusal)}")
         note = result.renewal_note(olds.get("subscription_id") or request.id)
         if note:
             self.log.send(request.urn, in_wire_names(note), engine_pb2.INFO)

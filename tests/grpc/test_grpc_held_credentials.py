@@ -73,3 +73,28 @@ def test_a_new_subscription_still_needs_both(server: ProviderServer) -> None:
     failures = server.check({}, HELD).failures
     assert [p for p, _ in failures] == ["callback_password"] and "must both be set" in failures[0][1]
     assert CALLBACK_PASSWORD not in repr(failures)
+
+
+def test_a_due_renewal_without_the_password_fails_at_preview(
+    engine: Engine, server: ProviderServer, emulator: Emulator
+) -> None:
+    """Renewing is a PUT, which would strip the credentials Bandwidth holds: preview fails with one line
+    saying to set callback_password, refresh still works, and nothing is written. Twin:
+    tests/plugin/test_plugin_held_credentials.py::test_a_due_renewal_without_the_password_fails_at_preview_not_at_up.
+    """
+    made = server.create(server.check({}, {**ORDERS, "expiry": 86_400}).inputs, name="made-by-hand").id
+    renewing = {**HELD, "adopt_id": made, "expiry": 86_400, "renew_before": 3_600}
+    engine.up({"orders": subscription(renewing)})
+    emulator.advance_clock(86_400 - 1_800)
+    engine.refresh()  # the engine's Diff after a refresh's Read only classifies the step: no failure
+    with pytest.raises(ProviderError) as refused:
+        engine.preview({"orders": subscription(renewing)})
+    message = refused.value.details.strip().splitlines()[-1]
+    assert f"subscription {made}:" in message and "below renew_before" in message
+    assert "set callback_password" in message
+    with pytest.raises(ProviderError):
+        engine.up({"orders": subscription(renewing)})
+    assert puts(emulator) == 0 and subscriptions(emulator)[0]["has_password"]
+
+    plan = engine.up({"orders": subscription({**ORDERS, "adopt_id": made, "expiry": 86_400, "renew_before": 3_600})})
+    assert plan.updates == ["orders"] and puts(emulator) == 1, "adding the password is one update, and it renews"

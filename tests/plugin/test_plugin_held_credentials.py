@@ -78,3 +78,36 @@ def test_adopt_id_without_the_password_adopts_as_it_is(plugin: PluginServer, emu
     assert emulator.state()["subscriptions"][0]["has_password"]
     _, failures = plugin.check({**HELD, "adoptId": made, "numberFormat": "E164"}, inputs, name="orders")
     assert [p for p, _ in failures] == ["callbackPassword"] and "numberFormat" in failures[0][1]
+
+
+def test_a_due_renewal_without_the_password_fails_at_preview_not_at_up(plugin: PluginServer, emulator: Emulator) -> None:
+    """`renewBefore` on an adopted subscription whose credentials Bandwidth holds: renewing is a PUT that would
+    strip them, so the Diff of a preview fails with one line saying to set callbackPassword; refresh does not fail.
+
+    Twin: tests/grpc/test_grpc_held_credentials.py::test_a_due_renewal_without_the_password_fails_at_preview.
+    """
+    made, _ = plugin.create(plugin.check({**ORDERS, "expiry": 86_400})[0], name="made-by-hand")
+    program = {**HELD, "adoptId": made, "expiry": 86_400, "renewBefore": 3_600}
+    inputs, failures = plugin.check(program, name="orders")
+    assert failures == []
+    _, state = plugin.create(inputs, name="orders")
+    assert puts(emulator) == 0, "adopted as it is"
+    emulator.advance_clock(86_400 - 1_800)
+
+    _, state, inputs = plugin.read(made, state, inputs, name="orders")  # `pulumi refresh`: Read, then Diff
+    plugin.diff(made, state, inputs, name="orders")  # classifies the refresh step: must not fail
+    checked, failures = plugin.check(program, inputs, name="orders")
+    assert failures == []
+    with pytest.raises(PluginError) as refused:
+        plugin.diff(made, state, checked, name="orders")  # the preview of `pulumi up`
+    message = refused.value.details
+    assert f"subscription {made}:" in message and "below renewBefore" in message
+    assert "set callbackPassword" in message and "\n" not in message
+    assert puts(emulator) == 0 and emulator.state()["subscriptions"][0]["has_password"]
+
+    news, failures = plugin.check({**program, "callbackPassword": ORDERS["callbackPassword"]}, inputs, name="orders")
+    assert failures == []
+    diff = plugin.diff(made, state, news, name="orders")
+    assert diff.diffs == ["callbackPassword"], "adding the password is the one update, and it renews"
+    outputs = plugin.update(made, state, news, name="orders")
+    assert puts(emulator) == 1 and outputs["expiresAt"] > state["expiresAt"]
