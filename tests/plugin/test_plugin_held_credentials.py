@@ -80,7 +80,9 @@ def test_adopt_id_without_the_password_adopts_as_it_is(plugin: PluginServer, emu
     assert [p for p, _ in failures] == ["callbackPassword"] and "numberFormat" in failures[0][1]
 
 
-def test_a_due_renewal_without_the_password_fails_at_preview_not_at_up(plugin: PluginServer, emulator: Emulator) -> None:
+def test_a_due_renewal_without_the_password_fails_at_preview_not_at_up(
+    plugin: PluginServer, emulator: Emulator
+) -> None:
     """`renewBefore` on an adopted subscription whose credentials Bandwidth holds: renewing is a PUT that would
     strip them, so the Diff of a preview fails with one line saying to set callbackPassword; refresh does not fail.
 
