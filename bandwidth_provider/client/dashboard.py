@@ -41,7 +41,7 @@ from .failures import EMPTY_LIST_CODES, map_error, redirect_error, token_error
 from .retry import RetryPolicy
 from .throttle import RateLimiter
 from .transport import MAX_ANSWER_BYTES, Answer, NoAnswer, Sessions
-from .urls import DEFAULT_API_URL, clip_line, origin, token_url_for
+from .urls import DEFAULT_API_URL, clip_line, origin, split_url, token_url_for
 
 __all__ = ["DashboardClient"]
 
@@ -213,8 +213,8 @@ class DashboardClient:
     # ------------------------------------------------------------ URLs
 
     def _base(self) -> str:
-        parts = urlsplit(self._api_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        parts = split_url(self._api_url)
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigurationError(
                 f"the API URL {clip_line(redact_userinfo(self._api_url), 200)!r} is not an absolute http(s) URL; set "
                 f"bandwidth:apiUrl (or BANDWIDTH_API_URL, --api-url), e.g. {DEFAULT_API_URL}"
@@ -243,9 +243,11 @@ class DashboardClient:
         return self._credentials.request_auth(self._fetch_token, self.retry.clock)
 
     def _fetch_token(self) -> tuple[Secret, float]:
-        parts = urlsplit(self._token_url)
-        embedded = parts.username or parts.password or redact_userinfo(self._token_url) != self._token_url
-        if parts.scheme not in ("http", "https") or not parts.hostname or embedded:
+        parts = split_url(self._token_url)
+        embedded = (
+            parts is None or parts.username or parts.password or redact_userinfo(self._token_url) != self._token_url
+        )
+        if embedded or parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigurationError(
                 "the token URL is not an absolute http(s) URL without credentials; "
                 "set bandwidth:tokenUrl (or BANDWIDTH_TOKEN_URL)"

@@ -6,7 +6,7 @@ Messages name a URL by its origin and path only (`shown_url`), never its userinf
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from ..display import redact_userinfo
 from ..spec import id_problem
@@ -17,6 +17,7 @@ __all__ = [
     "clip_line",
     "origin",
     "shown_url",
+    "split_url",
     "subscription_id_from_location",
     "token_url_for",
 ]
@@ -31,8 +32,11 @@ def token_url_for(api_url: str) -> str:
     One rule for the client and `settings`, so client secrets meant for a local emulator are never
     sent to production's token endpoint.
     """
-    parts = urlsplit((api_url or "").strip())
-    host = parts.hostname or ""
+    try:  # an unparsable URL (`http://[::1`) is refused by the client before any request, token or not
+        parts = urlsplit((api_url or "").strip())
+        host = parts.hostname or ""
+    except ValueError:
+        return DEFAULT_TOKEN_URL
     try:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -40,6 +44,16 @@ def token_url_for(api_url: str) -> str:
     if loopback and parts.scheme in ("http", "https"):
         return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/api/v1/oauth2/token"
     return DEFAULT_TOKEN_URL
+
+
+def split_url(url: str) -> SplitResult | None:
+    """`url` split with its host parsed, or None when it cannot be (`http://[::1`, `https://[zz]/api`)."""
+    try:
+        parts = urlsplit(url)
+        parts.hostname  # noqa: B018 - parsing a bracketed host is what may raise
+    except ValueError:
+        return None
+    return parts
 
 
 def subscription_id_from_location(location: str | None) -> str | None:

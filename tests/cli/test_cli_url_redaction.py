@@ -61,3 +61,15 @@ def test_the_console_script_never_echoes_the_password(url: str) -> None:
         assert proc.returncode in (1, 2), proc.stderr
         assert "Traceback" not in proc.stderr
         assert leaked(proc.stdout + proc.stderr) == [], (argv, proc.stderr)
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "https://[zz]/api"])
+def test_an_unparsable_api_url_is_one_line_not_a_traceback(url: str) -> None:
+    done = run_cli(
+        "list",
+        "--api-url",
+        url,
+        env={"BANDWIDTH_ACCOUNT_ID": "9900000", "BANDWIDTH_CLIENT_ID": "c", "BANDWIDTH_CLIENT_SECRET": "s"},
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1 and "is not an absolute http(s) URL" in done.stderr

@@ -442,3 +442,18 @@ def test_token_url_rule_is_shared_with_settings(api_url: str, expected: str) -> 
     assert token_url_for(api_url) == expected
     settings = Settings(api_url=api_url or "https://dashboard.bandwidth.com/api", account_id=ACCOUNT)
     assert settings.client()._token_url == token_url_for(settings.api_url)
+
+
+@pytest.mark.parametrize("bad", ["http://[::1", "https://[zz]/api", "https://u:p@[::1/api"])
+def test_an_unparsable_url_is_a_configuration_error_before_any_request(stub: Stub, bad: str) -> None:
+    """`urlsplit` raises ValueError for these: it must become the one-line error, never a traceback."""
+    assert token_url_for(bad) == DEFAULT_TOKEN_URL
+    client = Settings(api_url=bad, account_id=ACCOUNT, client_id="cid", client_secret=CLIENT_SECRET).client()
+    with pytest.raises(errors.ConfigurationError, match="is not an absolute http"):
+        client.list_subscriptions()
+    oauth = Settings(
+        api_url=stub.api_url, account_id=ACCOUNT, client_id="cid", client_secret=CLIENT_SECRET, token_url=bad
+    ).client()
+    with pytest.raises(errors.ConfigurationError, match="token URL is not an absolute"):
+        oauth.list_subscriptions()
+    assert stub.seen == [], "nothing was sent, not even a token request"
