@@ -1,10 +1,11 @@
 """The real CLI replaces a `bandwidth:index:Subscription` that has `adoptId` without losing it (issue 14 item 1).
 
 A YAML program adopts a subscription made with credentials outside Pulumi and keeps `adoptId` (as
-`export` writes it), without `deleteBeforeReplace`. `pulumi up --replace`, `--target-replace` and a
-changed `replacementTrigger` make the engine create the replacement first (it adopts its own id) and
-delete the old resource afterwards: every run must exit 0 with state pointing at a live subscription
-that keeps Bandwidth's credentials, and `destroy` must then delete it.
+`export` writes it), without `deleteBeforeReplace`. `pulumi up --replace` and `--target-replace` make the
+engine create the replacement first (it adopts its own id) and delete the old resource afterwards: every
+run must exit 0 with state pointing at a live subscription that keeps Bandwidth's credentials, and
+`destroy` must then delete it. `replacementTrigger` and `replaceWith` send the plugin the same calls; they
+are pinned at the gRPC layer (tests/plugin/test_plugin_replace_adopt.py).
 """
 
 from __future__ import annotations
