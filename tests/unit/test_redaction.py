@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bandwidth_provider.client.urls import shown_url
-from bandwidth_provider.display import redact_userinfo, shown, shown_arg, strip_userinfo
+from bandwidth_provider.display import redact_userinfo, shown, shown_arg, shown_origin, strip_userinfo
 
 MARKERS = ("pwAlpha", "pwBravo", "pwCharlie", "pwDelta")
 SEPARATORS = st.sampled_from(["/", "?", "#", "@", ":", "%", "//", "%2F", "?#", "/?#@:%", ""])
@@ -58,6 +58,7 @@ def test_no_fragment_of_a_password_survives_any_message_helper(password: str) ->
             shown_arg(url),
             shown_arg(url, quote=False),
             shown_url(url),
+            shown_origin(url),
         ):
             assert leaked(shown_text) == [], (url, shown_text)
 
@@ -88,3 +89,21 @@ def test_the_shapes_the_issue_names(url: str, redacted: str) -> None:
 def test_values_without_userinfo_are_left_alone(text: str) -> None:
     assert redact_userinfo(text) == text
     assert strip_userinfo(text) == text
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("https://hooks.example.com/bw/T0KEN?sig=T0KEN#T0KEN", "https://hooks.example.com/..."),
+        ("https://u:p/w?#d@hooks.example.com:8443/T0KEN", "https://hooks.example.com:8443/..."),
+        ("https://hooks.example.com?T0KEN", "https://hooks.example.com/..."),
+        ("https://hooks.example.com\\T0KEN", "https://hooks.example.com/..."),
+        ("hooks.example.com/T0KEN", "hooks.example.com/..."),
+        ("ftp://hooks.example.com/T0KEN\x1b[2J", "ftp://hooks.example.com/..."),
+        ("https://hooks.example.com/", "https://hooks.example.com/"),
+        ("https://hooks.example.com", "https://hooks.example.com"),
+    ],
+)
+def test_a_callback_url_is_shown_by_its_origin_only(url: str, origin: str) -> None:
+    """What every message of both front ends shows of a callback URL (its path may carry a token)."""
+    assert shown_origin(url) == repr(origin) and shown_origin(url, quote=False) == origin
