@@ -97,7 +97,7 @@ def cli_wording(message: str) -> str:
     message = re.sub(r"\s*\([^()]*\bbandwidth:[^()]*\)", "", message)
     for name, (key, _) in SOURCES.items():
         message = re.sub(re.escape(key) + r"\b", flag(name), message)
-    return message
+    return re.sub(r"(--[\w-]+) \(or ([A-Z_]+), \1\)", r"\1 (or \2)", message)  # the flag named once
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

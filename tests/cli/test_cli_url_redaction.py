@@ -73,3 +73,4 @@ def test_an_unparsable_api_url_is_one_line_not_a_traceback(url: str) -> None:
     )
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1 and "is not an absolute http(s) URL" in done.stderr
+    assert "set --api-url (or BANDWIDTH_API_URL)," in done.stderr, "the flag is named once"
