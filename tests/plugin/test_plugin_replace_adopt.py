@@ -81,3 +81,29 @@ def test_a_removed_resource_whose_id_another_adopts_is_not_deleted(plugin: Plugi
     adopted, _ = plugin.create(inputs, name="new-name")
     plugin.delete(own, old_state, name="old-name")
     assert adopted == own and live_ids(emulator) == {own}
+
+
+def test_an_interrupted_replacement_is_the_documented_limit(plugin: PluginServer, emulator: Emulator) -> None:
+    """README's one limit, pinned: the adoption is remembered by the process that made it, so an `up`
+    interrupted between the replacement's create and the old resource's delete leaves the delete to a new
+    process, which deletes the subscription; refresh drops it and the next create names adoptId to remove.
+    """
+    from .harness import ACCOUNT, PASSWORD, USER, PluginError
+
+    own, _ = plugin.create(plugin.check(ORDERS)[0], name="made-by-hand")
+    inputs, _ = plugin.check({**ORDERS, "adoptId": own}, name="orders")
+    _, old_state = plugin.create(inputs, name="orders")
+    _, new_state = plugin.create(inputs, name="orders")  # the replacement; then the `up` is interrupted
+
+    with PluginServer() as next_up:  # the next `pulumi up`: a new provider process
+        next_up.configure_basic(emulator.api_url, ACCOUNT, USER, PASSWORD)
+        next_up.delete(own, old_state, name="orders")
+    assert own not in live_ids(emulator), "the limit: the new process does not know of the adoption"
+    with PluginServer() as later:  # `pulumi refresh`, then `pulumi up`
+        later.configure_basic(emulator.api_url, ACCOUNT, USER, PASSWORD)
+        gone, _, _ = later.read(own, new_state, inputs, name="orders")
+        assert gone == "", "`pulumi refresh` drops it from state"
+        with pytest.raises(PluginError) as raised:
+            later.create(inputs, name="orders")
+    assert f"adoptId {own}: no such subscription" in raised.value.details
+    assert "remove adoptId to create a new one" in raised.value.details
