@@ -81,6 +81,52 @@ def test_imported_credentials_preview_clean_and_need_the_password_to_change(
     assert CALLBACK_PASSWORD not in stack.all_output()
 
 
+def test_a_due_renewal_without_the_password_fails_at_preview_and_refresh_still_works(
+    tmp_path: Path, toolchain: Any, e2e_emulator: Emulator, plugin_env: dict[str, str]
+) -> None:
+    """`renewBefore` on a subscription adopted without the password: renewing is a PUT that would strip the
+    credentials Bandwidth holds, so once it is due `preview` (and `up`) fail with one line saying to set
+    `callbackPassword`, nothing is sent, and `pulumi refresh` keeps working (the engine's Diff after its Read)."""
+    url = "https://hooks.example.com/bw/renewing"
+    made = raw_client(e2e_emulator).create_subscription(
+        SubscriptionSpec.from_fields(
+            {
+                "order_type": "orders",
+                "callback_url": url,
+                "callback_username": "bandwidth",
+                "callback_password": CALLBACK_PASSWORD,
+                "expiry": 86_400,
+            }
+        )
+    )
+    stack = NativeStack(tmp_path, toolchain, e2e_emulator, "yaml").setup(None, None)
+    stack.init()
+    stack.declare(
+        {
+            "orders": {
+                "orderType": "orders",
+                "callbackUrl": url,
+                "callbackUsername": "bandwidth",
+                "adoptId": made,
+                "expiry": 86_400,
+                "renewBefore": 3_600,
+            }
+        }
+    )
+    stack.up()
+    e2e_emulator.advance_clock(86_400 - 1_800)
+    stack.run("refresh", "--yes")
+    before = len(e2e_emulator.requests())
+    for command in (("preview",), ("up", "--yes")):
+        refused = stack.run(*command, check=False)
+        assert refused.returncode != 0, command
+        lines = [line for line in (refused.stdout + refused.stderr).splitlines() if "set callbackPassword" in line]
+        assert lines and "below renewBefore" in lines[0] and f"subscription {made}" in lines[0], command
+    assert [m for m, _ in api_calls(e2e_emulator, before)].count("PUT") == 0, "never a PUT without the password"
+    (sub,) = live(e2e_emulator)
+    assert sub["subscription_id"] == made and sub["has_password"]
+
+
 def test_exported_program_adopts_without_the_password_and_needs_it_to_change(
     stack: Stack, e2e_emulator: Emulator, tmp_path: Path
 ) -> None:
