@@ -15,7 +15,7 @@ every create, the bare POST included, meets exactly SIZE subscriptions of its ty
 second figure at the first size calls Create from bench/goclient (Go gRPC, as the engine does), in
 batches of 6 (the first of each batch, which opens the connection, untimed; the account grows by at
 most 5 within a batch, deleted afterwards), alternating with bare POSTs.
-Prints medians and the ratios per size; the targets: plugin/bare <= 1.3, dynamic/bare <= 1.2 (design.md).
+Prints medians and the ratios per size; the targets: plugin/bare <= 1.3, dynamic/bare <= 1.2 (docs/benchmarks.md).
 
     .venv/bin/python bench/plugin_overhead.py [-n 200] [--n-more 50] [--sizes 10,100,1000] [--latency-ms 0]
 """
@@ -51,7 +51,7 @@ from tests.plugin.harness import PluginServer, urn  # noqa: E402
 
 ACCOUNT, USER, PASSWORD = "9900000", "bench-user", "bench-pass-4e1f"
 TARGET = 1.3  # the plugin's target: plugin/bare
-DYNAMIC_TARGET = 1.2  # design.md: Create through `python -m pulumi.dynamic` <= 1.2x a bare POST
+DYNAMIC_TARGET = 1.2  # docs/benchmarks.md: Create through `python -m pulumi.dynamic` <= 1.2x a bare POST
 GO_BATCH = 6  # Creates per goclient run; the first opens the connection and is not counted
 
 
