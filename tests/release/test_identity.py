@@ -7,13 +7,11 @@ it (pyproject.toml, README.md, CHANGELOG.md, the release workflow) are checked h
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
 import types
 from pathlib import Path
-from typing import Any
 
 import pytest
 import tomllib
@@ -23,17 +21,10 @@ from bandwidth_provider.core import plan
 from bandwidth_provider.core.fields import BY_WIRE
 from bandwidth_provider.plugin import schema
 
-ROOT = Path(__file__).resolve().parents[2]
+from .conftest import ROOT, load_script
+
 WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
 PLACEHOLDER_SHAPES = re.compile(r"github\.com/[A-Za-z0-9_.-]+/(?:bandwidth-pulumi|pulumi-bandwidth)\b")
-
-
-def _script(name: str) -> Any:  # noqa: D401
-    spec = importlib.util.spec_from_file_location(f"r1_{name}", ROOT / "scripts" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_schema_takes_publisher_urls_and_package_names_from_identity() -> None:
@@ -108,7 +99,7 @@ def test_moving_the_project_is_one_line_and_gen_sdks(tmp_path: Path, monkeypatch
     assert source.count(line) == 1
     moved = types.ModuleType("moved_identity")
     exec(compile(source.replace(line, f'REPOSITORY: Final = "{new_home}"'), "identity.py", "exec"), moved.__dict__)
-    gen = _script("gen_sdks")
+    gen = load_script("gen_sdks")  # a fresh copy: the test patches its globals
     copies = [name for name in gen.URL_COPIES if (ROOT / name).exists()]
     assert {"pyproject.toml", "README.md", "CHANGELOG.md", URL_WORKFLOW} <= set(copies)
     for name in copies:
