@@ -25,6 +25,7 @@ import grpc
 from google.protobuf import empty_pb2
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, provider_pb2, provider_pb2_grpc
 
+from bandwidth_provider.emulator import Emulator
 from bandwidth_provider.plugin import values
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -227,6 +228,11 @@ class PluginServer:
     def delete(self, id_: str, props: Mapping[str, Any], *, name: str = "sub") -> None:
         req = provider_pb2.DeleteRequest(id=id_, urn=urn(name), properties=values.encode(props, ["callbackPassword"]))
         self.call("Delete", req)
+
+
+def live_ids(emulator: Emulator) -> set[str]:
+    """The ids of the subscriptions the emulator holds."""
+    return {s["subscription_id"] for s in emulator.state()["subscriptions"]}
 
 
 def is_secret_on_wire(struct_value: Any) -> bool:

@@ -14,7 +14,7 @@ import pytest
 
 from bandwidth_provider.emulator import Emulator
 
-from .harness import PluginServer, urn
+from .harness import PluginServer, live_ids, urn
 
 ORDERS = {
     "orderType": "orders",
@@ -22,10 +22,6 @@ ORDERS = {
     "callbackUsername": "bandwidth",
     "callbackPassword": "Replace-Cb-Pass-72",
 }
-
-
-def live_ids(emulator: Emulator) -> set[str]:
-    return {s["subscription_id"] for s in emulator.state()["subscriptions"]}
 
 
 def deletes_of(emulator: Emulator, sub_id: str) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from pulumi.runtime.proto import provider_pb2
 from bandwidth_provider import catalog
 from bandwidth_provider.emulator import Emulator
 
-from .harness import ACCOUNT, PASSWORD, USER, PluginError, PluginServer
+from .harness import ACCOUNT, PASSWORD, USER, PluginError, PluginServer, live_ids
 
 ORDERS = {
     "orderType": "orders",
@@ -24,10 +24,6 @@ ORDERS = {
     "callbackUsername": "bandwidth",
     "callbackPassword": "Rules-Cb-Pass-31",
 }
-
-
-def live_ids(emulator: Emulator) -> set[str]:
-    return {s["subscription_id"] for s in emulator.state()["subscriptions"]}
 
 
 def test_a_plain_409_is_refused_and_names_the_existing_subscription(plugin: PluginServer, emulator: Emulator) -> None:
