@@ -14,52 +14,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
+from tempfile import TemporaryDirectory
 
 import requests
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
-
-import pulumi_toolchain  # noqa: E402
+from _common import (
+    ACCOUNT,
+    PASSWORD,
+    REPO_ROOT,
+    USER,
+    configure,
+    control,
+    make_project,
+    pulumi_toolchain,
+    start_emulator,
+)
 
 READY = ".bandwidth-plugin-ready"  # written by bandwidth-plugin/pulumi-resource-bandwidth once its venv is complete
-
-ACCOUNT, USER, PASSWORD = "9900000", "emulator", "emulator"
-PROGRAM = """\
-import uuid
-import pulumi
-from bandwidth_provider import Subscription
-
-count = int(pulumi.Config().require("count"))
-for i in range(count):
-    order = str(uuid.uuid5(uuid.NAMESPACE_URL, f"bench-{i}"))
-    Subscription(f"port-in-{i}", order_type="portins", order_id=order, callback_url=f"https://hooks.example.com/{i}")
-"""
-
-
-def start_emulator() -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bandwidth_provider", "emulator", "--port", "0"], stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None
-    match = re.search(r"(http://\S+?)/api\b", proc.stdout.readline())
-    if not match:
-        proc.terminate()
-        raise SystemExit("the emulator did not report its URL")
-    return proc, match.group(1)
-
-
-def control(base: str, method: str, path: str, body: object | None = None) -> object:
-    resp = requests.request(method, f"{base}/_emulator{path}", json=body, timeout=30)
-    resp.raise_for_status()
-    return resp.json()
 
 
 def add_latency(base: str, seconds: float) -> None:
@@ -88,43 +63,10 @@ def bare_posts(base: str, count: int) -> float:
     return time.perf_counter() - started
 
 
-def yaml_program(count: int) -> str:
-    """The same N subscriptions as PROGRAM, declared in YAML for the `bandwidth` plugin."""
-    lines = [
-        "name: bench",
-        "runtime: yaml",
-        "packages:",
-        f"  bandwidth: {REPO_ROOT / 'bandwidth-plugin'}",
-        "resources:",
-    ]
-    for i in range(count):
-        order = uuid.uuid5(uuid.NAMESPACE_URL, f"bench-{i}")
-        lines += [
-            f"  port-in-{i}:",
-            "    type: bandwidth:Subscription",
-            "    properties:",
-            "      orderType: portins",
-            f"      orderId: {order}",
-            f"      callbackUrl: https://hooks.example.com/{i}",
-        ]
-    return "\n".join(lines) + "\n"
-
-
 def measure(kind: str, bin_dir: Path, base: str, count: int) -> dict[str, tuple[float, int]]:
     """preview/up/refresh/destroy of `count` subscriptions through the dynamic provider or the plugin."""
-    with tempfile.TemporaryDirectory(prefix=f"bench-{kind}-") as tmp:
-        root = Path(tmp)
-        project = root / "project"
-        for d in (project, root / "backend", root / "home"):
-            d.mkdir()
-        if kind == "dynamic":
-            (project / "__main__.py").write_text(PROGRAM)
-            (project / "Pulumi.yaml").write_text(
-                f"name: bench\nruntime:\n  name: python\n  options:\n    toolchain: pip\n    virtualenv: {sys.prefix}\n"
-            )
-        else:
-            (project / "Pulumi.yaml").write_text(yaml_program(count))
-        env = pulumi_toolchain.offline_env(bin_dir, root / "backend", root / "home", "bench")
+    with TemporaryDirectory(prefix=f"bench-{kind}-") as tmp:
+        project, env = make_project(Path(tmp), kind, "bench", count, bin_dir)
 
         def pulumi(*cmd: str) -> tuple[float, int]:
             before = request_count(base)
@@ -134,15 +76,7 @@ def measure(kind: str, bin_dir: Path, base: str, count: int) -> dict[str, tuple[
             )
             return time.perf_counter() - started, request_count(base) - before
 
-        pulumi("stack", "init", "bench")
-        for key, value in (
-            ("bandwidth:apiUrl", f"{base}/api"),
-            ("bandwidth:accountId", ACCOUNT),
-            ("bandwidth:username", USER),
-            ("count", str(count)),
-        ):
-            pulumi("config", "set", key, value)
-        pulumi("config", "set", "--secret", "bandwidth:password", PASSWORD)
+        configure(pulumi, "bench", base, count)
         # The first preview is not part of the comparison: for the plugin it includes the first start, which on
         # a fresh clone creates bandwidth-plugin/venv (the launcher's first use); it is reported on its own.
         venv_made = kind == "plugin" and not (REPO_ROOT / "bandwidth-plugin" / "venv" / READY).exists()

@@ -22,70 +22,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Any
 
-import requests
+from _common import configure, control, make_project, pulumi_toolchain, start_emulator
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
-
-import pulumi_toolchain  # noqa: E402
-
-ACCOUNT, USER, PASSWORD = "9900000", "emulator", "emulator"
-PROGRAM = """\
-import uuid
-import pulumi
-from bandwidth_provider import Subscription
-
-count = int(pulumi.Config().require("count"))
-for i in range(count):
-    order = str(uuid.uuid5(uuid.NAMESPACE_URL, f"throttle-{i}"))
-    Subscription(f"port-in-{i}", order_type="portins", order_id=order, callback_url=f"https://hooks.example.com/{i}")
-"""
 TYPES = ("pulumi-python:dynamic/bandwidth:Subscription", "bandwidth:index:Subscription")
-
-
-def start_emulator() -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bandwidth_provider", "emulator", "--port", "0"], stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None
-    match = re.search(r"(http://\S+?)/api\b", proc.stdout.readline())
-    if not match:
-        proc.terminate()
-        raise SystemExit("the emulator did not report its URL")
-    return proc, match.group(1)
-
-
-def control(base: str, method: str, path: str, body: object | None = None) -> Any:
-    resp = requests.request(method, f"{base}/_emulator{path}", json=body, timeout=30)
-    resp.raise_for_status()
-    return resp.json()
-
-
-def yaml_program(count: int) -> str:
-    lines = ["name: throttle", "runtime: yaml", "packages:", f"  bandwidth: {REPO_ROOT / 'bandwidth-plugin'}"]
-    lines.append("resources:")
-    for i in range(count):
-        order = uuid.uuid5(uuid.NAMESPACE_URL, f"throttle-{i}")
-        lines += [
-            f"  port-in-{i}:",
-            "    type: bandwidth:Subscription",
-            "    properties:",
-            "      orderType: portins",
-            f"      orderId: {order}",
-            f"      callbackUrl: https://hooks.example.com/{i}",
-        ]
-    return "\n".join(lines) + "\n"
 
 
 class Faulter(threading.Thread):
@@ -130,34 +78,16 @@ def most_in_one_second(times: list[float]) -> int:
 def run(kind: str, bin_dir: Path, base: str, count: int, limit: float | None, every: int) -> dict[str, Any]:
     """One fresh stack: `up` under 429s (and the limit), the figures, then `destroy`."""
     control(base, "POST", "/reset", {})
-    with tempfile.TemporaryDirectory(prefix=f"throttle-{kind}-") as tmp:
-        root = Path(tmp)
-        project = root / "project"
-        for d in (project, root / "backend", root / "home"):
-            d.mkdir()
-        if kind == "dynamic":
-            (project / "__main__.py").write_text(PROGRAM)
-            (project / "Pulumi.yaml").write_text(
-                "name: throttle\nruntime:\n  name: python\n  options:\n    toolchain: pip\n"
-                f"    virtualenv: {sys.prefix}\n"
-            )
-        else:
-            (project / "Pulumi.yaml").write_text(yaml_program(count))
-        env = pulumi_toolchain.offline_env(bin_dir, root / "backend", root / "home", "throttle")
+    with TemporaryDirectory(prefix=f"throttle-{kind}-") as tmp:
+        project, env = make_project(Path(tmp), kind, "throttle", count, bin_dir)
 
         def pulumi(*cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
             return subprocess.run(
                 ["pulumi", *cmd, "--non-interactive"], cwd=project, env=env, check=check, capture_output=True, text=True
             )
 
-        pulumi("stack", "init", "throttle")
-        settings = [("bandwidth:apiUrl", f"{base}/api"), ("bandwidth:accountId", ACCOUNT)]
-        settings += [("bandwidth:username", USER), ("count", str(count))]
-        if limit is not None:
-            settings.append(("bandwidth:maxRequestsPerSecond", f"{limit:g}"))
-        for key, value in settings:
-            pulumi("config", "set", key, value)
-        pulumi("config", "set", "--secret", "bandwidth:password", PASSWORD)
+        capped = [] if limit is None else [("bandwidth:maxRequestsPerSecond", f"{limit:g}")]
+        configure(pulumi, "throttle", base, count, *capped)
         pulumi("preview")  # first start of the plugin (its venv) stays out of the measured `up`
 
         faulter = Faulter(base, every)
