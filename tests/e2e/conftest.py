@@ -147,6 +147,19 @@ def api_calls(emulator: Emulator, since: int = 0) -> list[tuple[str, str]]:
     return [(r["method"], r["path"]) for r in emulator.requests()[since:]]
 
 
+def writes(emulator: Emulator, since: int = 0) -> list[tuple[str, str]]:
+    """The API writes after the first `since`, with the reads that may accompany them checked.
+
+    An update that moves the callback URL also GETs that subscription once, to record which URL its
+    delivery status belongs to (core/lifecycle.update); every other read would be a surprise.
+    """
+    calls = api_calls(emulator, since)
+    written = [call for call in calls if call[0] != "GET"]
+    reads = [path for method, path in calls if method == "GET"]
+    assert len(reads) <= 1 and all(path in {p for _, p in written} for path in reads), calls
+    return written
+
+
 def live(emulator: Emulator) -> list[dict[str, Any]]:
     return list(emulator.state()["subscriptions"])
 
@@ -162,6 +175,21 @@ def e2e_emulator() -> Iterator[Emulator]:
 @pytest.fixture
 def stack(tmp_path: Path, toolchain: Any, e2e_emulator: Emulator) -> Stack:
     return Stack(tmp_path, toolchain, e2e_emulator)
+
+
+def run_export(stack: Stack, output: Path) -> subprocess.CompletedProcess[str]:
+    """`bandwidth-subscriptions export` of the e2e account into `output` (the API password from the environment)."""
+    flags = ["--api-url", stack.emulator.api_url, "--account-id", ACCOUNT, "--username", API_USER]
+    proc = subprocess.run(
+        [sys.executable, "-m", "bandwidth_provider", "export", *flags, "--output", str(output)],
+        env={**stack.env, "BANDWIDTH_PASSWORD": API_PASSWORD},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc
 
 
 # ---------------------------------------------------------------- a newcomer's fresh clone

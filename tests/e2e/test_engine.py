@@ -7,8 +7,6 @@ the CLI printed or exported, not only on exit codes.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,7 @@ import pytest
 from bandwidth_provider.emulator import Emulator
 
 from ..webhooks.servers import kit_receiver
-from .conftest import ACCOUNT, API_PASSWORD, API_USER, PASSPHRASE, Stack, api_calls, live, ops
+from .conftest import ACCOUNT, API_PASSWORD, API_USER, PASSPHRASE, Stack, api_calls, live, ops, run_export, writes
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -89,7 +87,7 @@ def test_preview_up_update_replace_destroy(stack: Stack, e2e_emulator: Emulator)
     assert changed_inputs(update) == ["callback_url"]
     before = len(e2e_emulator.requests())
     stack.up()
-    assert api_calls(e2e_emulator, before) == [("PUT", f"/api/accounts/{ACCOUNT}/subscriptions/{outputs['port-in']}")]
+    assert writes(e2e_emulator, before) == [("PUT", f"/api/accounts/{ACCOUNT}/subscriptions/{outputs['port-in']}")]
     assert by_id(e2e_emulator)[outputs["port-in"]]["callback_url"] == "https://hooks.example.com/bw/v2/portins"
 
     # Changing the target replaces, and leaves exactly one subscription for that resource.
@@ -215,28 +213,7 @@ def test_adopt_id_and_exported_programs_take_over_without_post(
 
     # The program written by `export` adopts every live subscription of the account.
     program = stack.dir / "__main__.py"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bandwidth_provider",
-            "export",
-            "--api-url",
-            e2e_emulator.api_url,
-            "--account-id",
-            ACCOUNT,
-            "--username",
-            API_USER,
-            "--output",
-            str(tmp_path / "exported.py"),
-        ],
-        env={**stack.env, "BANDWIDTH_PASSWORD": API_PASSWORD},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = run_export(stack, tmp_path / "exported.py")
     assert API_PASSWORD not in proc.stdout + proc.stderr
     program.write_text((tmp_path / "exported.py").read_text())
     stack.run("stack", "init", "exported")

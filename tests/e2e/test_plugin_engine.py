@@ -25,7 +25,7 @@ from bandwidth_provider.emulator import Emulator
 from bandwidth_provider.plugin import schema
 from bandwidth_provider.spec import SubscriptionSpec
 
-from .conftest import ACCOUNT, API_PASSWORD, API_USER, PASSPHRASE, REPO_ROOT, Stack, api_calls, live, ops
+from .conftest import ACCOUNT, API_PASSWORD, API_USER, PASSPHRASE, REPO_ROOT, Stack, api_calls, live, ops, writes
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -284,7 +284,7 @@ def test_native_resource_lifecycle(native: NativeStack, e2e_emulator: Emulator) 
     assert planned[0].get("diffReasons") == ["callbackUrl"], "the plugin reports property-level diffs"
     before = len(e2e_emulator.requests())
     native.up()
-    assert api_calls(e2e_emulator, before) == [("PUT", f"/api/accounts/{ACCOUNT}/subscriptions/{ids['orders']}")]
+    assert writes(e2e_emulator, before) == [("PUT", f"/api/accounts/{ACCOUNT}/subscriptions/{ids['orders']}")]
 
     program["lost"] = {"eventType": "MESSAGING_LOST", "email": "noc@example.com", "digest": "DAILY"}
     program["orders"]["orderType"] = "portins"
