@@ -28,20 +28,19 @@ __all__ = ["plugin_env"]  # the session fixture that primes the plugin, used her
 pytestmark = pytest.mark.timeout(900)
 
 
+def made_with_credentials(emulator: Emulator, url: str, **fields: Any) -> str:
+    """The id of an `orders` subscription created outside Pulumi whose callback credentials Bandwidth holds."""
+    spec = {"order_type": "orders", "callback_url": url, "callback_username": "bandwidth"}
+    return raw_client(emulator).create_subscription(
+        SubscriptionSpec.from_fields({**spec, "callback_password": CALLBACK_PASSWORD, **fields})
+    )
+
+
 def test_imported_credentials_preview_clean_and_need_the_password_to_change(
     tmp_path: Path, toolchain: Any, e2e_emulator: Emulator, plugin_env: dict[str, str]
 ) -> None:
     url = "https://hooks.example.com/bw/imported"
-    made = raw_client(e2e_emulator).create_subscription(
-        SubscriptionSpec.from_fields(
-            {
-                "order_type": "orders",
-                "callback_url": url,
-                "callback_username": "bandwidth",
-                "callback_password": CALLBACK_PASSWORD,
-            }
-        )
-    )
+    made = made_with_credentials(e2e_emulator, url)
     stack = NativeStack(tmp_path, toolchain, e2e_emulator, "yaml").setup(None, None)
     stack.init()
     stack.declare({})
@@ -88,17 +87,7 @@ def test_a_due_renewal_without_the_password_fails_at_preview_and_refresh_still_w
     credentials Bandwidth holds, so once it is due `preview` (and `up`) fail with one line saying to set
     `callbackPassword`, nothing is sent, and `pulumi refresh` keeps working (the engine's Diff after its Read)."""
     url = "https://hooks.example.com/bw/renewing"
-    made = raw_client(e2e_emulator).create_subscription(
-        SubscriptionSpec.from_fields(
-            {
-                "order_type": "orders",
-                "callback_url": url,
-                "callback_username": "bandwidth",
-                "callback_password": CALLBACK_PASSWORD,
-                "expiry": 86_400,
-            }
-        )
-    )
+    made = made_with_credentials(e2e_emulator, url, expiry=86_400)
     stack = NativeStack(tmp_path, toolchain, e2e_emulator, "yaml").setup(None, None)
     stack.init()
     stack.declare(
@@ -131,16 +120,7 @@ def test_exported_program_adopts_without_the_password_and_needs_it_to_change(
     stack: Stack, e2e_emulator: Emulator, tmp_path: Path
 ) -> None:
     url = "https://hooks.example.com/bw/exported"
-    made = raw_client(e2e_emulator).create_subscription(
-        SubscriptionSpec.from_fields(
-            {
-                "order_type": "orders",
-                "callback_url": url,
-                "callback_username": "bandwidth",
-                "callback_password": CALLBACK_PASSWORD,
-            }
-        )
-    )
+    made = made_with_credentials(e2e_emulator, url)
     exported = tmp_path / "exported.py"
     flags = ["--api-url", e2e_emulator.api_url, "--account-id", ACCOUNT, "--username", API_USER]
     proc = subprocess.run(
