@@ -9,8 +9,6 @@ dynamic resource, `adopt_id`) follows the same rules.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,7 @@ import yaml  # type: ignore[import-untyped]
 from bandwidth_provider.emulator import Emulator
 from bandwidth_provider.spec import SubscriptionSpec
 
-from .conftest import ACCOUNT, API_PASSWORD, API_USER, Stack, api_calls, live
+from .conftest import Stack, api_calls, live, run_export
 from .test_plugin_engine import CALLBACK_PASSWORD, NativeStack, plugin_env, raw_client
 
 __all__ = ["plugin_env"]  # the session fixture that primes the plugin, used here by name
@@ -122,16 +120,7 @@ def test_exported_program_adopts_without_the_password_and_needs_it_to_change(
     url = "https://hooks.example.com/bw/exported"
     made = made_with_credentials(e2e_emulator, url)
     exported = tmp_path / "exported.py"
-    flags = ["--api-url", e2e_emulator.api_url, "--account-id", ACCOUNT, "--username", API_USER]
-    proc = subprocess.run(
-        [sys.executable, "-m", "bandwidth_provider", "export", *flags, "--output", str(exported)],
-        env={**stack.env, "BANDWIDTH_PASSWORD": API_PASSWORD},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
+    run_export(stack, exported)
     program = stack.dir / "__main__.py"
     program.write_text(exported.read_text())
     stack.init()
