@@ -23,10 +23,17 @@ import pytest
 import yaml  # type: ignore[import-untyped]
 
 from bandwidth_provider.emulator import Emulator
-from bandwidth_provider.spec import SubscriptionSpec
 
-from .conftest import ACCOUNT, API_PASSWORD, PASSPHRASE, REPO_ROOT, api_calls, live, ops
-from .test_plugin_engine import CALLBACK_PASSWORD, PLUGIN, NativeStack, desired, plugin_env, raw_client  # noqa: F401
+from .conftest import ACCOUNT, API_PASSWORD, REPO_ROOT, api_calls, live, ops
+from .test_plugin_engine import (  # noqa: F401
+    CALLBACK_PASSWORD,
+    PLUGIN,
+    NativeStack,
+    desired,
+    import_then_destroy,
+    plugin_env,
+    raw_client,
+)
 
 pytestmark = pytest.mark.timeout(1500)
 
@@ -280,32 +287,8 @@ def test_go_and_java_programs_manage_subscriptions(go_java: GoJavaStack, e2e_emu
     stack.run("refresh", "--yes")
     stack.run("preview", "--expect-no-changes")
 
-    # Import of an existing subscription (the `import` resource option): no POST, nothing to do afterwards.
-    made = raw_client(e2e_emulator).create_subscription(
-        SubscriptionSpec.from_fields(
-            {"order_type": "orders", "callback_url": "https://hooks.example.com/made", "expiry": 86400}
-        )
-    )
-    program["made"] = {
-        "orderType": "orders",
-        "callbackUrl": "https://hooks.example.com/made",
-        "expiry": 86400,
-        "importId": made,
-    }
-    stack.declare(program)
-    before = len(e2e_emulator.requests())
-    stack.up()
-    assert "POST" not in {m for m, _ in api_calls(e2e_emulator, before)}
-    assert stack.outputs()["made"] == made
-    del program["made"]["importId"]
-    stack.declare(program)
-    stack.run("preview", "--expect-no-changes")
-
-    stack.run("destroy", "--yes")
-    assert live(e2e_emulator) == []
-    exported, printed = stack.export(), stack.all_output()
-    for secret in (CALLBACK_PASSWORD, API_PASSWORD, PASSPHRASE):
-        assert secret not in exported and secret not in printed
+    # Import of an existing subscription, destroy, and no secret anywhere: the end of every language's story.
+    import_then_destroy(stack, e2e_emulator, program)
 
 
 @pytest.mark.parametrize("language", ["go", "java"])

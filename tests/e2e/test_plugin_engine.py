@@ -261,6 +261,36 @@ def raw_client(emulator: Emulator) -> DashboardClient:
     return DashboardClient(emulator.api_url, ACCOUNT, username=API_USER, password=API_PASSWORD)
 
 
+def import_then_destroy(stack: NativeStack, emulator: Emulator, program: dict[str, dict[str, Any]]) -> None:
+    """The story's end, in every language: adoption through the `import` resource option (no POST, and nothing
+    to do afterwards), then destroy, with nothing left live and no secret in `stack export` or anything printed."""
+    made = raw_client(emulator).create_subscription(
+        SubscriptionSpec.from_fields(
+            {"order_type": "orders", "callback_url": "https://hooks.example.com/made", "expiry": 86400}
+        )
+    )
+    program["made"] = {
+        "orderType": "orders",
+        "callbackUrl": "https://hooks.example.com/made",
+        "expiry": 86400,
+        "importId": made,
+    }
+    stack.declare(program)
+    before = len(emulator.requests())
+    stack.up()
+    assert "POST" not in {m for m, _ in api_calls(emulator, before)}
+    assert stack.outputs()["made"] == made
+    del program["made"]["importId"]
+    stack.declare(program)
+    stack.run("preview", "--expect-no-changes")
+
+    stack.run("destroy", "--yes")
+    assert live(emulator) == []
+    exported, printed = stack.export(), stack.all_output()
+    for secret in (CALLBACK_PASSWORD, API_PASSWORD, PASSPHRASE):
+        assert secret not in exported and secret not in printed
+
+
 def test_native_resource_lifecycle(native: NativeStack, e2e_emulator: Emulator) -> None:
     native.init()
     native.config("callbackPassword", CALLBACK_PASSWORD, secret=True)
@@ -309,33 +339,7 @@ def test_native_resource_lifecycle(native: NativeStack, e2e_emulator: Emulator) 
     native.run("refresh", "--yes")
     native.run("preview", "--expect-no-changes")
 
-    # Adoption through the `import` resource option: no POST, and nothing to do afterwards.
-    made = raw_client(e2e_emulator).create_subscription(
-        SubscriptionSpec.from_fields(
-            {"order_type": "orders", "callback_url": "https://hooks.example.com/made", "expiry": 86400}
-        )
-    )
-    program["made"] = {
-        "orderType": "orders",
-        "callbackUrl": "https://hooks.example.com/made",
-        "expiry": 86400,
-        "importId": made,
-    }
-    native.declare(program)
-    before = len(e2e_emulator.requests())
-    native.up()
-    assert "POST" not in {m for m, _ in api_calls(e2e_emulator, before)}
-    assert native.outputs()["made"] == made
-    del program["made"]["importId"]
-    native.declare(program)
-    native.run("preview", "--expect-no-changes")
-
-    native.run("destroy", "--yes")
-    assert live(e2e_emulator) == []
-    exported = native.export()
-    printed = native.all_output()
-    for secret in (CALLBACK_PASSWORD, API_PASSWORD, PASSPHRASE):
-        assert secret not in exported and secret not in printed
+    import_then_destroy(native, e2e_emulator, program)
 
 
 def test_cli_import_writes_code_that_previews_clean(
