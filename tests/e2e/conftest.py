@@ -26,6 +26,19 @@ from bandwidth_provider.emulator import Emulator
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT, API_USER, API_PASSWORD = "9900000", "emulator", "Api-Pass-e2e-91f3"
 PASSPHRASE = "e2e-passphrase-3c1d"
+# The tsconfig.json of the TypeScript programs on the `bandwidth` SDK that the suites write.
+TSCONFIG = json.dumps(
+    {
+        "compilerOptions": {
+            "strict": True,
+            "target": "es2020",
+            "module": "commonjs",
+            "moduleResolution": "node",
+            "skipLibCheck": True,
+        },
+        "files": ["index.ts"],
+    }
+)
 
 PROGRAM = '''\
 """Declares one Subscription per entry of program.json; `*_secret` keys name secret stack config."""

@@ -25,7 +25,19 @@ from bandwidth_provider.emulator import Emulator
 from bandwidth_provider.plugin import schema
 from bandwidth_provider.spec import SubscriptionSpec
 
-from .conftest import ACCOUNT, API_PASSWORD, API_USER, PASSPHRASE, REPO_ROOT, Stack, api_calls, live, ops, writes
+from .conftest import (
+    ACCOUNT,
+    API_PASSWORD,
+    API_USER,
+    PASSPHRASE,
+    REPO_ROOT,
+    TSCONFIG,
+    Stack,
+    api_calls,
+    live,
+    ops,
+    writes,
+)
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -175,20 +187,7 @@ class NativeStack(Stack):
             (self.dir / "node_modules").symlink_to(node_modules)
             shutil.copy(node_modules.parent / "package.json", self.dir / "package.json")
             (self.dir / "index.ts").write_text(TS_PROGRAM)
-            (self.dir / "tsconfig.json").write_text(
-                json.dumps(
-                    {
-                        "compilerOptions": {
-                            "strict": True,
-                            "target": "es2020",
-                            "module": "commonjs",
-                            "moduleResolution": "node",
-                            "skipLibCheck": True,
-                        },
-                        "files": ["index.ts"],
-                    }
-                )
-            )
+            (self.dir / "tsconfig.json").write_text(TSCONFIG)
         if self.language == "python":
             assert python_sdk is not None
             (self.dir / "__main__.py").write_text(PY_PROGRAM)

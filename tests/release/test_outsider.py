@@ -36,7 +36,7 @@ from typing import Any
 import pytest
 
 from ..docs.test_registry_docs import blocks_to_run, example
-from ..e2e.conftest import REPO_ROOT, toolchain  # noqa: F401  (the session fixture, shared with tests/e2e)
+from ..e2e.conftest import REPO_ROOT, TSCONFIG, toolchain  # noqa: F401  (the session fixture, shared with tests/e2e)
 
 pytestmark = pytest.mark.timeout(1800)
 
@@ -279,20 +279,7 @@ def _typescript(project: Project) -> None:
             }
         )
     )
-    (project.dir / "tsconfig.json").write_text(
-        json.dumps(
-            {
-                "compilerOptions": {
-                    "strict": True,
-                    "target": "es2020",
-                    "module": "commonjs",
-                    "moduleResolution": "node",
-                    "skipLibCheck": True,
-                },
-                "files": ["index.ts"],
-            }
-        )
-    )
+    (project.dir / "tsconfig.json").write_text(TSCONFIG)
     (project.dir / "index.ts").write_text(example("typescript"))
     project.doc_commands("npm install")
     dependencies = json.loads((project.dir / "package.json").read_text())["dependencies"]
