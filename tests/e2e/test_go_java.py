@@ -29,7 +29,7 @@ from .test_plugin_engine import (  # noqa: F401
     CALLBACK_PASSWORD,
     PLUGIN,
     NativeStack,
-    desired,
+    create_and_check,
     import_then_destroy,
     plugin_env,
     raw_client,
@@ -241,20 +241,7 @@ def go_java(
 
 def test_go_and_java_programs_manage_subscriptions(go_java: GoJavaStack, e2e_emulator: Emulator) -> None:
     stack = go_java
-    stack.init()
-    stack.config("callbackPassword", CALLBACK_PASSWORD, secret=True)
-    program = desired()
-    stack.declare(program)
-
-    assert ops(stack.preview_steps()) == {"orders": "create", "lost": "create"}
-    assert e2e_emulator.requests() == [], "preview sends no HTTP request"
-
-    stack.up()
-    ids = stack.outputs()
-    subs = {s["subscription_id"]: s for s in live(e2e_emulator)}
-    assert set(ids.values()) == set(subs)
-    assert subs[ids["orders"]]["has_password"] and subs[ids["lost"]]["email"] == "noc@example.com"
-    stack.run("preview", "--expect-no-changes")
+    program, ids = create_and_check(stack, e2e_emulator)
 
     # In place: one PUT.
     program["orders"]["callbackUrl"] = "https://hooks.example.com/bw/v2/orders"

@@ -260,6 +260,26 @@ def raw_client(emulator: Emulator) -> DashboardClient:
     return DashboardClient(emulator.api_url, ACCOUNT, username=API_USER, password=API_PASSWORD)
 
 
+def create_and_check(stack: NativeStack, emulator: Emulator) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """The story's start, in every language: preview sends nothing, up creates both subscriptions, and a second
+    preview finds nothing to do. Returns (the declared program, the stack's outputs)."""
+    stack.init()
+    stack.config("callbackPassword", CALLBACK_PASSWORD, secret=True)
+    program = desired()
+    stack.declare(program)
+
+    assert ops(stack.preview_steps()) == {"orders": "create", "lost": "create"}
+    assert emulator.requests() == [], "preview sends no HTTP request"
+
+    stack.up()
+    ids = stack.outputs()
+    subs = {s["subscription_id"]: s for s in live(emulator)}
+    assert set(ids.values()) == set(subs)
+    assert subs[ids["orders"]]["has_password"] and subs[ids["lost"]]["email"] == "noc@example.com"
+    stack.run("preview", "--expect-no-changes")
+    return program, ids
+
+
 def import_then_destroy(stack: NativeStack, emulator: Emulator, program: dict[str, dict[str, Any]]) -> None:
     """The story's end, in every language: adoption through the `import` resource option (no POST, and nothing
     to do afterwards), then destroy, with nothing left live and no secret in `stack export` or anything printed."""
@@ -291,20 +311,7 @@ def import_then_destroy(stack: NativeStack, emulator: Emulator, program: dict[st
 
 
 def test_native_resource_lifecycle(native: NativeStack, e2e_emulator: Emulator) -> None:
-    native.init()
-    native.config("callbackPassword", CALLBACK_PASSWORD, secret=True)
-    program = desired()
-    native.declare(program)
-
-    assert ops(native.preview_steps()) == {"orders": "create", "lost": "create"}
-    assert e2e_emulator.requests() == [], "preview sends no HTTP request"
-
-    native.up()
-    ids = native.outputs()
-    subs = {s["subscription_id"]: s for s in live(e2e_emulator)}
-    assert set(ids.values()) == set(subs)
-    assert subs[ids["orders"]]["has_password"] and subs[ids["lost"]]["email"] == "noc@example.com"
-    native.run("preview", "--expect-no-changes")
+    program, ids = create_and_check(native, e2e_emulator)
 
     program["orders"]["callbackUrl"] = "https://hooks.example.com/bw/v2/orders"
     native.declare(program)
