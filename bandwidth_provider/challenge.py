@@ -37,9 +37,7 @@ import certifi
 import requests
 
 # The sender shows what it got the way every Status is shown (re-exported for the receiver kit and tests).
-from .status import WITHHELD as WITHHELD
-from .status import reply_excerpt as reply_excerpt
-from .status import status_summary as status_summary
+from .status import reply_excerpt
 
 CONTENT_TYPE = "application/xml; charset=utf-8"
 #: The longest `timeout` accepted (a day): longer values only overflow socket and lock timeouts.

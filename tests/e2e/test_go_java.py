@@ -24,7 +24,7 @@ import yaml  # type: ignore[import-untyped]
 
 from bandwidth_provider.emulator import Emulator
 
-from .conftest import ACCOUNT, API_PASSWORD, REPO_ROOT, api_calls, live, ops
+from .conftest import ACCOUNT, API_PASSWORD, REPO_ROOT, live, ops, writes
 from .test_plugin_engine import (  # noqa: F401
     CALLBACK_PASSWORD,
     PLUGIN,
@@ -250,8 +250,7 @@ def test_go_and_java_programs_manage_subscriptions(go_java: GoJavaStack, e2e_emu
     assert ops(planned) == {"orders": "update"} and planned[0].get("diffReasons") == ["callbackUrl"]
     before = len(e2e_emulator.requests())
     stack.up()
-    writes = [call for call in api_calls(e2e_emulator, before) if call[0] != "GET"]
-    assert writes == [("PUT", f"/api/accounts/{ACCOUNT}/subscriptions/{ids['orders']}")]
+    assert writes(e2e_emulator, before) == [("PUT", f"/api/accounts/{ACCOUNT}/subscriptions/{ids['orders']}")]
 
     # A new target replaces: one subscription left, under a new id.
     program["orders"]["orderType"] = "portins"

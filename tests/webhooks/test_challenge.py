@@ -13,7 +13,8 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from bandwidth_provider.challenge import DeliveryResult, post_with_challenge, reply_excerpt
+from bandwidth_provider.challenge import DeliveryResult, post_with_challenge
+from bandwidth_provider.status import reply_excerpt
 
 from .samples import ORDER_COMPLETE
 from .servers import RawAnswer, raw_server, scripted_server, trickle

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from bandwidth_provider.challenge import WITHHELD
 from bandwidth_provider.cli import main
 from bandwidth_provider.spec import SubscriptionSpec
+from bandwidth_provider.status import WITHHELD
 from bandwidth_provider.wire import RemoteSubscription, encode_subscriptions
 
 from ..cli.helpers import api_flags
